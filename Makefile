@@ -1,0 +1,42 @@
+# Shoal: `make run` serves the tracker behind nginx on 127.0.0.1:$(PORT); `make test` runs every test.
+PORT ?= 6969
+WORKERS ?= 2
+BUILD_DEPS = libfcgi-dev libsqlite3-dev pkg-config
+RUN_DEPS = nginx
+TEST_DEPS = python3 python3-pytest curl aria2 transmission-cli
+
+.PHONY: all build release deps run test unit-test e2e-test schema clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh $(BUILD_DEPS) $(RUN_DEPS)
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	PORT=$(PORT) WORKERS=$(WORKERS) scripts/run.sh
+
+test: deps
+	@scripts/install-deps.sh $(TEST_DEPS)
+	swift build -c release
+	swift build --build-tests
+	swift test --skip-build
+	SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+
+unit-test: deps
+	swift test
+
+e2e-test: release
+	SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+
+# Regenerates the schema copy embedded in the binary after editing schema.sql.
+schema:
+	python3 scripts/embed-schema.py
+
+clean:
+	rm -rf .build

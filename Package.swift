@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+// Debian/Ubuntu: apt-get install libfcgi-dev libsqlite3-dev (both ship pkg-config files).
+import PackageDescription
+
+let package = Package(
+    name: "Shoal",
+    products: [
+        .executable(name: "shoal", targets: ["shoal"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Pure protocol logic: no I/O, no Foundation.
+        .target(name: "TrackerCore"),
+        .target(name: "TrackerStore", dependencies: ["TrackerCore", "CSQLite"]),
+        .target(name: "TrackerFastCGI", dependencies: ["TrackerCore", "CFastCGI"]),
+        .executableTarget(
+            name: "shoal",
+            dependencies: [
+                "TrackerCore", "TrackerStore", "TrackerFastCGI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore"]),
+        .testTarget(name: "TrackerStoreTests", dependencies: ["TrackerStore", "TrackerCore"]),
+        .testTarget(name: "TrackerFastCGITests", dependencies: ["TrackerFastCGI", "TrackerCore"]),
+    ]
+)

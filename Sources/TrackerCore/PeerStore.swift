@@ -1,0 +1,98 @@
+/// Where swarms live. `SQLitePeerStore` is the real one; the contract below is what `Tracker`
+/// and the tests rely on.
+///
+/// - A peer is identified by (info_hash, endpoint); re-announcing updates it in place.
+/// - `announce` applies the change and reads counts and peers in one transaction, so what the
+///   reply says is what the store holds, even with other processes writing concurrently.
+/// - The announcing peer is never among the returned peers; a peer that is seeding (or a BEP 21
+///   partial seed) is given only peers that are still downloading.
+/// - Peers whose `expires` is before `now` are never returned; they are removed a few at a time
+///   by later announces, and counts drop as they go.
+/// - `completed` is counted once per peer: only the first completion of an endpoint in a swarm
+///   adds to `downloaded`.
+/// - Errors thrown are the store's own (database trouble), never `TrackerFailure`.
+public protocol PeerStore: AnyObject {
+    func announce(_ announce: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome
+    /// Counts for each hash, in the order given; unknown hashes get zeros.
+    func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts]
+}
+
+/// The change one announce makes to its swarm.
+public struct PeerAnnounce: Equatable, Sendable {
+    public var infoHash: InfoHash
+    public var endpoint: PeerEndpoint
+    public var peerID: PeerID
+    /// `stopped` removes the peer; anything else inserts or refreshes it.
+    public var removes: Bool
+    /// `left == 0`: counted in `complete`.
+    public var isComplete: Bool
+    /// Wants nothing from seeders: a seeder or a BEP 21 partial seed.
+    public var isSeeding: Bool
+    /// `event=completed` with `left == 0`; adds to `downloaded` the first time only.
+    public var completes: Bool
+    /// Unix time after which the peer is no longer handed out.
+    public var expires: Int64
+    /// A fresh random key that places the peer in the swarm's random order.
+    public var shuffle: UInt32
+
+    public init(
+        infoHash: InfoHash, endpoint: PeerEndpoint, peerID: PeerID, removes: Bool = false,
+        isComplete: Bool, isSeeding: Bool? = nil, completes: Bool = false, expires: Int64, shuffle: UInt32
+    ) {
+        self.infoHash = infoHash
+        self.endpoint = endpoint
+        self.peerID = peerID
+        self.removes = removes
+        self.isComplete = isComplete
+        self.isSeeding = isSeeding ?? isComplete
+        self.completes = completes
+        self.expires = expires
+        self.shuffle = shuffle
+    }
+}
+
+/// How many peers to hand out, and a random point to start the walk through the swarm from.
+public struct PeerSelection: Equatable, Sendable {
+    public var count: Int
+    public var start: UInt32
+
+    public init(count: Int, start: UInt32) {
+        self.count = count
+        self.start = start
+    }
+}
+
+/// Seeders, leechers and completed downloads of one swarm (BEP 48 `complete`, `incomplete`, `downloaded`).
+public struct SwarmCounts: Equatable, Sendable {
+    public var seeders: Int
+    public var leechers: Int
+    public var downloaded: Int
+
+    public init(seeders: Int = 0, leechers: Int = 0, downloaded: Int = 0) {
+        self.seeders = seeders
+        self.leechers = leechers
+        self.downloaded = downloaded
+    }
+}
+
+/// A peer handed out in a reply.
+public struct PeerRecord: Hashable, Sendable {
+    public var endpoint: PeerEndpoint
+    public var peerID: PeerID
+
+    public init(endpoint: PeerEndpoint, peerID: PeerID) {
+        self.endpoint = endpoint
+        self.peerID = peerID
+    }
+}
+
+/// What the store says after an announce: the swarm's counts (including the announcer) and peers.
+public struct AnnounceOutcome: Equatable, Sendable {
+    public var counts: SwarmCounts
+    public var peers: [PeerRecord]
+
+    public init(counts: SwarmCounts, peers: [PeerRecord]) {
+        self.counts = counts
+        self.peers = peers
+    }
+}

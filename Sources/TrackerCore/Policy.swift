@@ -1,0 +1,57 @@
+/// The operator's knobs for how clients are told to behave and how much they are given.
+///
+/// Every value here is validated by `validate()` before the tracker starts serving.
+public struct Policy: Equatable, Sendable {
+    /// Seconds between regular announces (BEP 3 `interval`); each reply adds a random jitter.
+    public var interval: Int = 1800
+    /// The jitter, as a fraction of `interval`, spread evenly above and below it, so that
+    /// clients that started together do not re-announce in lockstep.
+    public var intervalJitter: Double = 0.1
+    /// The `min interval` clients are asked to respect.
+    public var minInterval: Int = 900
+    /// A peer not heard from for `interval × peerTTLFactor` seconds is no longer handed out.
+    public var peerTTLFactor: Double = 1.5
+    /// Peers sent when the client gives no `numwant`.
+    public var defaultNumWant: Int = 50
+    /// The most peers sent in one reply, whatever the client asks for.
+    public var maxNumWant: Int = 200
+    /// The most distinct `info_hash` values in one scrape.
+    public var maxScrapeHashes: Int = 64
+    /// Longer query strings are refused before any parsing.
+    public var maxQueryLength: Int = 8192
+    /// BEP 31 `retry in` (minutes) sent with 503 replies when the database cannot be used.
+    public var retryInMinutes: Int = 1
+
+    public init() {}
+
+    /// The peers to send: the client's `numwant` (or the default), never above the cap.
+    public func numWant(requested: Int?) -> Int {
+        min(requested ?? defaultNumWant, maxNumWant)
+    }
+
+    /// `interval` with jitter, from a uniform random draw `unit` in [0, 1).
+    public func jitteredInterval(unit: Double) -> Int {
+        let spread = Double(interval) * intervalJitter
+        return max(1, interval + Int((unit * 2 - 1) * spread))
+    }
+
+    /// How long a peer that was just told to come back in `interval` seconds stays listed.
+    public func peerTTL(interval: Int) -> Int { Int((Double(interval) * peerTTLFactor).rounded(.up)) }
+
+    /// Names the first setting that makes no sense, with what would fix it.
+    public func validate() -> String? {
+        if interval < 1 { return "interval must be at least 1 second (got \(interval))" }
+        if !(0...0.5).contains(intervalJitter) { return "interval jitter must be between 0 and 0.5 (got \(intervalJitter))" }
+        if minInterval < 0 || minInterval > interval {
+            return "min interval must be between 0 and the interval \(interval) (got \(minInterval))"
+        }
+        if !(peerTTLFactor >= 1) || peerTTLFactor > 100 { return "peer TTL factor must be between 1 and 100 (got \(peerTTLFactor))" }
+        if maxNumWant < 0 { return "max numwant must not be negative (got \(maxNumWant))" }
+        if defaultNumWant < 0 || defaultNumWant > maxNumWant {
+            return "default numwant must be between 0 and max numwant \(maxNumWant) (got \(defaultNumWant))"
+        }
+        if maxScrapeHashes < 1 { return "max scrape hashes must be at least 1 (got \(maxScrapeHashes))" }
+        if maxQueryLength < 256 { return "max query length must be at least 256 bytes (got \(maxQueryLength))" }
+        return nil
+    }
+}

@@ -1,0 +1,40 @@
+/// The body of a scrape reply (BEP 48).
+public struct ScrapeResponse: Equatable, Sendable {
+    public var files: [(InfoHash, SwarmCounts)]
+    /// Sent as `flags.min_request_interval`: how often a client may scrape.
+    public var minRequestInterval: Int
+
+    public init(files: [(InfoHash, SwarmCounts)], minRequestInterval: Int) {
+        self.files = files
+        self.minRequestInterval = minRequestInterval
+    }
+
+    public static func == (lhs: ScrapeResponse, rhs: ScrapeResponse) -> Bool {
+        lhs.minRequestInterval == rhs.minRequestInterval && lhs.files.elementsEqual(rhs.files) { $0 == $1 }
+    }
+
+    /// `files` is keyed by the raw 20-byte hash, sorted as bytes (BEP 3).
+    public func encode(into out: inout BencodeWriter) {
+        out.beginDictionary()
+        out.key("files")
+        out.beginDictionary()
+        for (hash, counts) in files.sorted(by: { $0.0.bytes.lexicographicallyPrecedes($1.0.bytes) }) {
+            out.string(hash.bytes)
+            out.beginDictionary()
+            out.key("complete")
+            out.integer(counts.seeders)
+            out.key("downloaded")
+            out.integer(counts.downloaded)
+            out.key("incomplete")
+            out.integer(counts.leechers)
+            out.end()
+        }
+        out.end()
+        out.key("flags")
+        out.beginDictionary()
+        out.key("min_request_interval")
+        out.integer(minRequestInterval)
+        out.end()
+        out.end()
+    }
+}

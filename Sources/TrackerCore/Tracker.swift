@@ -1,0 +1,111 @@
+/// Answers `/announce` and `/scrape` requests against a `PeerStore`.
+///
+/// Keeps nothing between requests that matters: the random generator and the log throttle are
+/// the only state, and losing either (a worker killed mid-request) loses nothing.
+public final class Tracker {
+    public let policy: Policy
+    private let store: any PeerStore
+    private let clock: () -> Int64
+    private let log: (String) -> Void
+    private var random: FastRandom
+    private var lastLogged: (message: String, time: Int64)? = nil
+
+    /// - Parameters:
+    ///   - clock: the current Unix time in seconds (injected so tests never sleep).
+    ///   - log: receives one line per distinct failure of our own (not the client's).
+    public init(
+        store: any PeerStore, policy: Policy, clock: @escaping () -> Int64, random: FastRandom = FastRandom(),
+        log: @escaping (String) -> Void
+    ) {
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.random = random
+        self.log = log
+    }
+
+    /// Routes and answers one request. Never throws: every outcome is an HTTP status and a
+    /// bencoded body (a `failure reason` for anything that went wrong).
+    public func respond(to request: TrackerRequest) -> TrackerResponse {
+        guard let route = Route(path: request.path) else {
+            return failure(.notFound, status: 404)
+        }
+        guard request.query.count <= policy.maxQueryLength else { return failure(.queryTooLong) }
+        do {
+            switch route {
+            case .announce: return try announce(request)
+            case .scrape: return try scrape(request)
+            }
+        } catch let refusal as TrackerFailure {
+            return failure(refusal)
+        } catch {
+            logOnce("database error: \(error)")
+            return failure(.unavailable, status: 503, retryIn: policy.retryInMinutes)
+        }
+    }
+
+    private func announce(_ request: TrackerRequest) throws -> TrackerResponse {
+        let parsed = try AnnounceRequest(query: request.query)
+        guard let rawAddress = request.remoteAddress, let address = IPAddress(text: rawAddress) else {
+            logOnce("REMOTE_ADDR is missing or unreadable: check the web server's fastcgi_param/CGI setup")
+            return failure(.missingClientAddress, status: 500)
+        }
+        let now = clock()
+        let interval = policy.jitteredInterval(unit: Double(random.next() >> 11) * 0x1p-53)
+        let isComplete = parsed.left == 0
+        let change = PeerAnnounce(
+            infoHash: parsed.infoHash,
+            endpoint: PeerEndpoint(address: address, port: parsed.port),
+            peerID: parsed.peerID,
+            removes: parsed.event == .stopped,
+            isComplete: isComplete,
+            isSeeding: isComplete || parsed.event == .paused,
+            completes: parsed.event == .completed && isComplete,
+            expires: now + Int64(policy.peerTTL(interval: interval)),
+            shuffle: UInt32.random(in: .min ... .max, using: &random)
+        )
+        // A stopping peer wants no peers (opentracker sends none either).
+        let count = parsed.event == .stopped ? 0 : policy.numWant(requested: parsed.numWant)
+        let selection = PeerSelection(count: count, start: UInt32.random(in: .min ... .max, using: &random))
+        let outcome = try store.announce(change, selection: selection, now: now)
+        let response = AnnounceResponse(
+            interval: interval, minInterval: policy.minInterval, counts: outcome.counts, peers: outcome.peers,
+            externalAddress: address)
+        var out = BencodeWriter()
+        response.encode(compact: parsed.compact, noPeerID: parsed.noPeerID, into: &out)
+        return TrackerResponse(status: 200, body: out.bytes)
+    }
+
+    private func scrape(_ request: TrackerRequest) throws -> TrackerResponse {
+        let parsed = try ScrapeRequest(query: request.query, limit: policy.maxScrapeHashes)
+        guard !parsed.infoHashes.isEmpty else { throw TrackerFailure.fullScrapeDisabled }
+        let counts = try store.scrape(parsed.infoHashes)
+        let response = ScrapeResponse(
+            files: Array(zip(parsed.infoHashes, counts)), minRequestInterval: policy.minInterval)
+        var out = BencodeWriter()
+        response.encode(into: &out)
+        return TrackerResponse(status: 200, body: out.bytes)
+    }
+
+    private func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
+        var out = BencodeWriter(reservingCapacity: 64)
+        out.beginDictionary()
+        out.key("failure reason")
+        out.string(failure.reason)
+        if let retryIn {
+            out.key("retry in")  // BEP 31, in minutes
+            out.integer(retryIn)
+        }
+        out.end()
+        return TrackerResponse(status: status, body: out.bytes)
+    }
+
+    /// Logs a line unless the same one was logged in the last minute, so a database that stays
+    /// broken under load produces one line a minute, not one per request.
+    private func logOnce(_ message: String) {
+        let now = clock()
+        if let last = lastLogged, last.message == message, now - last.time < 60 { return }
+        lastLogged = (message, now)
+        log(message)
+    }
+}

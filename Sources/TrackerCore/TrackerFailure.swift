@@ -1,0 +1,37 @@
+/// A refusal the client can act on; `reason` is sent verbatim as the bencoded `failure reason`.
+///
+/// The client is at fault, so the reply is HTTP 200 with a short fixed message. Problems on our side
+/// (the database) are not `TrackerFailure`s: they are logged and answered with `Tracker.unavailable`.
+public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    public let reason: String
+    private init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
+
+    public static let missingInfoHash = TrackerFailure("missing info_hash")
+    public static let malformedInfoHash = TrackerFailure("info_hash must be 20 bytes")
+    public static let missingPeerID = TrackerFailure("missing peer_id")
+    public static let malformedPeerID = TrackerFailure("peer_id must be 20 bytes")
+    public static let missingPort = TrackerFailure("missing port")
+    public static let invalidPort = TrackerFailure("port must be 1-65535")
+    public static let missingLeft = TrackerFailure("missing left")
+    public static let invalidEvent = TrackerFailure("event must be started, completed, stopped, paused or empty")
+    public static let badPercentEncoding = TrackerFailure("malformed percent-encoding in query string")
+    public static let queryTooLong = TrackerFailure("query string too long")
+    public static let fullScrapeDisabled = TrackerFailure("full scrape is disabled: pass one or more info_hash")
+    public static let missingClientAddress = TrackerFailure("tracker misconfigured: no client address")
+    public static let notFound = TrackerFailure("not found: use /announce or /scrape")
+    /// Sent for anything that is not the client's fault; the details go to the log only.
+    public static let internalError = TrackerFailure("internal server error")
+    /// Sent with HTTP 503 and `retry in` when the database cannot serve the request right now.
+    public static let unavailable = TrackerFailure("tracker temporarily unavailable, retry later")
+
+    /// A numeric parameter that is not a non-negative decimal integer in range.
+    public static func invalidNumber(_ parameter: String) -> TrackerFailure {
+        TrackerFailure("\(parameter) must be a non-negative integer")
+    }
+
+    public static func tooManyInfoHashes(limit: Int) -> TrackerFailure {
+        TrackerFailure("too many info_hash values (at most \(limit))")
+    }
+}

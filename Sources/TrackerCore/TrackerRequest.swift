@@ -1,0 +1,30 @@
+/// What the tracker needs from an HTTP request, as the web server passed it (CGI variables).
+public struct TrackerRequest: Equatable, Sendable {
+    /// The request path without the query (`/announce`, `/tracker/scrape`).
+    public var path: [UInt8]
+    /// `QUERY_STRING`, still percent-encoded.
+    public var query: [UInt8]
+    /// `REMOTE_ADDR` as text; nil when the web server did not set it (a misconfiguration).
+    public var remoteAddress: [UInt8]?
+
+    public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?) {
+        self.path = path
+        self.query = query
+        self.remoteAddress = remoteAddress
+    }
+
+    public init(path: String, query: String, remoteAddress: String?) {
+        self.init(path: Array(path.utf8), query: Array(query.utf8), remoteAddress: remoteAddress.map { Array($0.utf8) })
+    }
+}
+
+/// An HTTP status and a bencoded body; always `text/plain`.
+public struct TrackerResponse: Equatable, Sendable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}

@@ -1,0 +1,39 @@
+import CFastCGI
+import Glibc
+
+/// Signal handling for the supervisor and its workers. Handlers only set flags (and tell libfcgi
+/// to stop accepting), which is all that is safe inside a signal handler.
+public enum Signals {
+    // Written only by signal handlers, read by the one thread that runs the loops.
+    nonisolated(unsafe) private static var shutdownFlag: sig_atomic_t = 0
+
+    /// Whether SIGTERM, SIGINT or SIGHUP has arrived since the handlers were installed.
+    public static var shutdownRequested: Bool { shutdownFlag != 0 }
+
+    /// Worker: SIGTERM/SIGINT/SIGHUP finish the request in hand, then stop accepting. Installed
+    /// without SA_RESTART so a blocked `accept` returns at once.
+    public static func installWorkerHandlers() {
+        install([SIGTERM, SIGINT, SIGHUP]) { _ in
+            Signals.shutdownFlag = 1
+            FCGX_ShutdownPending()
+        }
+    }
+
+    /// Supervisor: the same signals stop the server; `waitpid` returns early to notice.
+    public static func installSupervisorHandlers() {
+        install([SIGTERM, SIGINT, SIGHUP]) { _ in Signals.shutdownFlag = 1 }
+    }
+
+    /// Puts the default dispositions back (in a freshly forked worker, before its own handlers).
+    static func resetFlag() { shutdownFlag = 0 }
+
+    private static func install(_ signals: [Int32], handler: @convention(c) (Int32) -> Void) {
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = handler
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(signal, &action, nil)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import CSQLite
+import Glibc
+
+/// One SQLite connection, used by one thread. Each FastCGI worker process opens its own after
+/// `fork` (a connection must never cross a fork).
+public final class Database {
+    let handle: OpaquePointer
+    private let busyState: UnsafeMutablePointer<BusyState>
+
+    /// Opens (creating if needed) the database at `path`; `":memory:"` is private to this connection.
+    ///
+    /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another process's
+    ///   write lock before failing with `SQLITE_BUSY`.
+    public init(path: String, busyTimeoutMilliseconds: Int) throws(SQLiteError) {
+        var connection: OpaquePointer? = nil
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &connection, flags, nil)
+        guard code == SQLITE_OK, let connection else {
+            let error = SQLiteError(code: code, database: connection)
+            sqlite3_close_v2(connection)
+            throw error
+        }
+        handle = connection
+        busyState = .allocate(capacity: 1)
+        busyState.initialize(to: BusyState(timeoutNanoseconds: UInt64(max(0, busyTimeoutMilliseconds)) * 1_000_000))
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_handler(handle, yieldingBusyHandler, busyState)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+        busyState.deinitialize(count: 1)
+        busyState.deallocate()
+    }
+
+    /// Runs one or more statements that return no rows we need.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw SQLiteError(code: code, database: handle, sql: sql) }
+    }
+
+    /// Compiles `sql` once; the statement lives as long as the returned object.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        var statement: OpaquePointer? = nil
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else { throw SQLiteError(code: code, database: handle, sql: sql) }
+        return Statement(handle: statement, database: handle, sql: sql)
+    }
+
+    /// The integer a single-row, single-column query returns (for pragmas and checks).
+    public func scalar(_ sql: String) throws(SQLiteError) -> Int64? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.int64(at: 0)
+    }
+}
+
+/// State for `yieldingBusyHandler`: when the current wait started and how long it may last.
+struct BusyState {
+    let timeoutNanoseconds: UInt64
+    var startedAt: UInt64 = 0
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// SQLite's own busy timeout sleeps in steps of 1 to 100 ms, far longer than a tracker's write
+/// transaction (tens of microseconds) holds the lock, so waiting writers oversleep and latency
+/// suffers. Yield first, then sleep briefly, until the timeout.
+private let yieldingBusyHandler: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, attempts in
+    guard let state = context?.assumingMemoryBound(to: BusyState.self) else { return 0 }
+    let now = monotonicNanoseconds()
+    if attempts == 0 { state.pointee.startedAt = now }
+    if now - state.pointee.startedAt >= state.pointee.timeoutNanoseconds { return 0 }
+    if attempts < 64 {
+        sched_yield()
+    } else {
+        usleep(UInt32(min(Int(attempts - 63) * 20, 500)))
+    }
+    return 1
+}

@@ -1,0 +1,227 @@
+import CSQLite
+import TrackerCore
+
+/// The `PeerStore` over one SQLite database shared by any number of processes.
+///
+/// Each announce is one `BEGIN IMMEDIATE … COMMIT` transaction: a small step of the expiry
+/// sweep, the peer's insert/update/delete (triggers keep the per-swarm counts), the counts, and
+/// one or two range reads for the peers to hand out. A process killed at any instant leaves the
+/// database as the last commit left it.
+public final class SQLitePeerStore: PeerStore {
+    /// Peers examined by the expiry sweep per announce. Each peer announces about once per
+    /// interval and expires at most once, so examining a few per announce covers the whole table
+    /// about every interval/8 seconds whatever its size.
+    static let sweepStep: Int64 = 8
+
+    public let database: Database
+    private let begin: Statement
+    private let commit: Statement
+    private let rollback: Statement
+    private let sweepCursor: Statement
+    private let sweepScan: Statement
+    private let sweepSave: Statement
+    private let deleteByKey: Statement
+    private let upsert: Statement
+    private let remove: Statement
+    private let counts: Statement
+    private let windowFrom: Statement
+    private let windowBefore: Statement
+    private let beginRead: Statement
+
+    /// Opens the database at `path` (`":memory:"` for a private in-memory one), sets it up for
+    /// many concurrent processes (WAL, `synchronous=OFF`) and applies `schema.sql`.
+    ///
+    /// Throws when the file cannot be opened or written, with SQLite's reason.
+    public init(path: String, busyTimeoutMilliseconds: Int = 2000) throws(SQLiteError) {
+        database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if path != ":memory:" {
+            // WAL lets readers (scrapes) run beside the one writer; the mode is stored in the
+            // file, so only the first process to open it pays for the switch.
+            let mode = try database.prepare("PRAGMA journal_mode = WAL")
+            _ = try mode.step()
+            mode.reset()
+        }
+        // synchronous=OFF: the database lives on tmpfs or in memory, and a crash of the machine
+        // loses the peers anyway; a crash of a process loses nothing either way.
+        try database.execute("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456")
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            try database.execute(Schema.sql)
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
+
+        begin = try database.prepare("BEGIN IMMEDIATE")
+        beginRead = try database.prepare("BEGIN")
+        commit = try database.prepare("COMMIT")
+        rollback = try database.prepare("ROLLBACK")
+        sweepCursor = try database.prepare("SELECT info_hash, seeding, shuffle, endpoint FROM sweep WHERE id = 0")
+        sweepScan = try database.prepare("""
+            SELECT info_hash, seeding, shuffle, endpoint, expires FROM peers
+            WHERE (info_hash, seeding, shuffle, endpoint) > (?1, ?2, ?3, ?4)
+            ORDER BY info_hash, seeding, shuffle, endpoint LIMIT ?5
+            """)
+        sweepSave = try database.prepare(
+            "UPDATE sweep SET info_hash = ?1, seeding = ?2, shuffle = ?3, endpoint = ?4 WHERE id = 0")
+        deleteByKey = try database.prepare(
+            "DELETE FROM peers WHERE info_hash = ?1 AND seeding = ?2 AND shuffle = ?3 AND endpoint = ?4")
+        upsert = try database.prepare("""
+            INSERT INTO peers (info_hash, seeding, shuffle, endpoint, peer_id, complete, completed, expires)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            ON CONFLICT (info_hash, endpoint) DO UPDATE SET
+                seeding = excluded.seeding, shuffle = excluded.shuffle, peer_id = excluded.peer_id,
+                complete = excluded.complete, completed = max(completed, excluded.completed),
+                expires = excluded.expires
+            """)
+        remove = try database.prepare("DELETE FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
+        counts = try database.prepare("SELECT seeders, leechers, downloaded FROM torrents WHERE info_hash = ?1")
+        // The walk from a random start wraps around: first `shuffle >= start`, then `shuffle < start`.
+        func window(_ comparison: String) -> String {
+            """
+            SELECT endpoint, peer_id FROM peers
+            WHERE info_hash = ?1 AND seeding = ?2 AND shuffle \(comparison) ?3 AND expires >= ?4 AND endpoint <> ?5
+            ORDER BY shuffle LIMIT ?6
+            """
+        }
+        windowFrom = try database.prepare(window(">="))
+        windowBefore = try database.prepare(window("<"))
+    }
+
+    public func announce(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
+        try begin.run()
+        do {
+            try sweep(now: now)
+            if change.removes {
+                remove.bind(change.infoHash.bytes, at: 1)
+                remove.bind(change.endpoint.bytes, at: 2)
+                try remove.run()
+            } else {
+                upsert.bind(change.infoHash.bytes, at: 1)
+                upsert.bind(change.isSeeding ? 1 : 0, at: 2)
+                upsert.bind(Int64(change.shuffle), at: 3)
+                upsert.bind(change.endpoint.bytes, at: 4)
+                upsert.bind(change.peerID.bytes, at: 5)
+                upsert.bind(change.isComplete ? 1 : 0, at: 6)
+                upsert.bind(change.completes ? 1 : 0, at: 7)
+                upsert.bind(change.expires, at: 8)
+                try upsert.run()
+            }
+            let swarm = try readCounts(change.infoHash)
+            var peers: [PeerRecord] = []
+            if selection.count > 0 {
+                peers = try select(selection, for: change, counts: swarm, now: now)
+            }
+            try commit.run()
+            return AnnounceOutcome(counts: swarm, peers: peers)
+        } catch {
+            try? rollback.run()
+            throw error
+        }
+    }
+
+    public func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts] {
+        // One read transaction, so the counts of all hashes come from the same moment.
+        try beginRead.run()
+        do {
+            let result = try infoHashes.map { hash throws(SQLiteError) in try readCounts(hash) }
+            try commit.run()
+            return result
+        } catch {
+            try? rollback.run()
+            throw error
+        }
+    }
+
+    private func readCounts(_ infoHash: InfoHash) throws(SQLiteError) -> SwarmCounts {
+        counts.bind(infoHash.bytes, at: 1)
+        defer { counts.reset() }
+        guard try counts.step() else { return SwarmCounts() }
+        return SwarmCounts(
+            seeders: Int(counts.int64(at: 0)), leechers: Int(counts.int64(at: 1)), downloaded: Int(counts.int64(at: 2)))
+    }
+
+    /// A seeder gets only downloaders. A downloader gets seeders and downloaders in proportion to
+    /// the swarm's counts; when one group runs short, the other fills the rest.
+    private func select(
+        _ selection: PeerSelection, for change: PeerAnnounce, counts: SwarmCounts, now: Int64
+    ) throws(SQLiteError) -> [PeerRecord] {
+        let wanted = selection.count
+        if change.isSeeding {
+            return try window(seeding: false, wanted, selection.start, change, now)
+        }
+        let others = max(1, counts.seeders + counts.leechers - 1)
+        let seedersWanted = min(wanted, (wanted * counts.seeders + others / 2) / others)
+        var seeders = try window(seeding: true, seedersWanted, selection.start, change, now)
+        let leechers = try window(seeding: false, wanted - seeders.count, selection.start, change, now)
+        if seeders.count == seedersWanted, seeders.count + leechers.count < wanted {
+            // Too few downloaders: widen the seeder window from the same start (a superset).
+            seeders = try window(seeding: true, wanted - leechers.count, selection.start, change, now)
+        }
+        return seeders + leechers
+    }
+
+    /// Up to `limit` live peers of one group, in shuffle order from `start`, wrapping around.
+    private func window(
+        seeding: Bool, _ limit: Int, _ start: UInt32, _ change: PeerAnnounce, _ now: Int64
+    ) throws(SQLiteError) -> [PeerRecord] {
+        guard limit > 0 else { return [] }
+        var peers: [PeerRecord] = []
+        peers.reserveCapacity(limit)
+        for statement in [windowFrom, windowBefore] where peers.count < limit {
+            statement.bind(change.infoHash.bytes, at: 1)
+            statement.bind(seeding ? 1 : 0, at: 2)
+            statement.bind(Int64(start), at: 3)
+            statement.bind(now, at: 4)
+            statement.bind(change.endpoint.bytes, at: 5)
+            statement.bind(Int64(limit - peers.count), at: 6)
+            defer { statement.reset() }
+            while try statement.step() {
+                guard let endpoint = PeerEndpoint(compact: statement.blob(at: 0)),
+                    let peerID = PeerID(statement.blob(at: 1))
+                else { continue }  // never written by us; skip rather than fail the announce
+                peers.append(PeerRecord(endpoint: endpoint, peerID: peerID))
+            }
+        }
+        return peers
+    }
+
+    /// Examines the next `sweepStep` peers after the saved cursor and deletes expired ones.
+    private func sweep(now: Int64) throws(SQLiteError) {
+        var key: (hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8]) = ([], 0, 0, [])
+        if try sweepCursor.step() {
+            key = (sweepCursor.blob(at: 0), sweepCursor.int64(at: 1), sweepCursor.int64(at: 2), sweepCursor.blob(at: 3))
+        }
+        sweepCursor.reset()
+
+        sweepScan.bind(key.hash, at: 1)
+        sweepScan.bind(key.seeding, at: 2)
+        sweepScan.bind(key.shuffle, at: 3)
+        sweepScan.bind(key.endpoint, at: 4)
+        sweepScan.bind(Self.sweepStep, at: 5)
+        var expired: [(hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8])] = []
+        var examined: Int64 = 0
+        do {
+            defer { sweepScan.reset() }
+            while try sweepScan.step() {
+                examined += 1
+                key = (sweepScan.blob(at: 0), sweepScan.int64(at: 1), sweepScan.int64(at: 2), sweepScan.blob(at: 3))
+                if sweepScan.int64(at: 4) < now { expired.append(key) }
+            }
+        }
+        if examined < Self.sweepStep { key = ([], 0, 0, []) }  // reached the end: start over next time
+        for row in expired {
+            deleteByKey.bind(row.hash, at: 1)
+            deleteByKey.bind(row.seeding, at: 2)
+            deleteByKey.bind(row.shuffle, at: 3)
+            deleteByKey.bind(row.endpoint, at: 4)
+            try deleteByKey.run()
+        }
+        sweepSave.bind(key.hash, at: 1)
+        sweepSave.bind(key.seeding, at: 2)
+        sweepSave.bind(key.shuffle, at: 3)
+        sweepSave.bind(key.endpoint, at: 4)
+        try sweepSave.run()
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Glibc
+import TrackerCore
+import TrackerStore
+
+/// Logs one line to stderr, which web servers put in their error log.
+func logLine(_ message: String) {
+    // One write(2) per line, so lines from concurrent workers do not interleave.
+    let line = Array("shoal[\(getpid())]: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// Opens the store or stops the process with one line saying what to fix.
+func openStoreOrExit(_ options: TrackerOptions) throws -> SQLitePeerStore {
+    do {
+        return try SQLitePeerStore(path: options.database, busyTimeoutMilliseconds: options.busyTimeout)
+    } catch {
+        logLine(describeOpenFailure(options.database, error))
+        throw ExitCode(1)
+    }
+}
+
+func describeOpenFailure(_ path: String, _ error: SQLiteError) -> String {
+    let user = getpwuid(geteuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+    return "cannot use database \(path): \(error.message). "
+        + "Check that its directory exists and is writable by user \(user), or choose another --database."
+}
+
+/// The tracker as every mode runs it: the real clock and a log on stderr.
+func makeTracker(store: SQLitePeerStore, policy: Policy) -> Tracker {
+    Tracker(store: store, policy: policy, clock: { Int64(time(nil)) }, log: logLine)
+}

@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import TrackerStore
+
+@Suite struct SchemaTests {
+    @Test func embeddedSchemaEqualsSchemaFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try String(contentsOf: root.appendingPathComponent("schema.sql"), encoding: .utf8)
+        #expect(Schema.sql == file, "schema.sql changed: run `make schema` to refresh Sources/TrackerStore/Schema.swift")
+    }
+
+    @Test func schemaIsIdempotentAndUsesWAL() throws {
+        let fixture = try Fixture()
+        _ = try SQLitePeerStore(path: fixture.path)  // applies the schema a second time
+        #expect(try fixture.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 3)
+        let database = try Database(path: fixture.path, busyTimeoutMilliseconds: 100)
+        let mode = try database.prepare("PRAGMA journal_mode")
+        #expect(try mode.step())
+        #expect(String(decoding: mode.blob(at: 0), as: UTF8.self) == "wal")
+    }
+
+    @Test func unwritableDirectoryIsReported() {
+        #expect(throws: SQLiteError.self) { try SQLitePeerStore(path: "/proc/shoal-cannot-be-here/peers.db") }
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Writes a standalone nginx configuration for Shoal into RUNDIR.
+# Usage: scripts/nginx-config.sh RUNDIR PORT UPSTREAM [ERROR_LOG] [ACCESS_LOG]
+#   UPSTREAM is what fastcgi_pass takes: unix:/path/shoal.sock or 127.0.0.1:9000.
+set -euo pipefail
+rundir=$1 port=$2 upstream=$3
+error_log=${4:-$rundir/error.log}
+access_log=${5:-off}
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$rundir"
+# nginx's workers run as an unprivileged user: they must be able to reach the socket.
+chmod 755 "$rundir"
+listen_v6=""
+# Listen on [::1] too when loopback has IPv6.
+if grep -q ' lo$' /proc/net/if_inet6 2>/dev/null; then listen_v6="        listen [::1]:$port;"; fi
+sed -e "s#@RUNDIR@#$rundir#g" -e "s#@PORT@#$port#g" -e "s#@UPSTREAM@#$upstream#g" \
+    -e "s#@ERROR_LOG@#$error_log#g" -e "s#@ACCESS_LOG@#$access_log#g" \
+    -e "s#@NGINX_WORKERS@#${NGINX_WORKERS:-auto}#g" -e "s#@LISTEN_V6@#$listen_v6#" \
+    "$root/nginx/nginx.conf.template" > "$rundir/nginx.conf"
+sed -e "s#fastcgi_pass .*;#fastcgi_pass $upstream;#" "$root/nginx/shoal-locations.conf" > "$rundir/shoal-locations.conf"
+cp /etc/nginx/fastcgi_params "$rundir/fastcgi_params"

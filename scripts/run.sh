@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make run`: the tracker behind a real nginx on 127.0.0.1:$PORT, in the foreground.
+# Ctrl-C (or SIGTERM) stops shoal and nginx. PORT and WORKERS override the defaults.
+set -euo pipefail
+port=${PORT:-6969}
+workers=${WORKERS:-2}
+database=${DATABASE:-/dev/shm/shoal.db}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$(cd "$root" && swift build -c release --show-bin-path)/shoal
+rundir=${RUNDIR:-/tmp/shoal-run-$port}
+socket=$rundir/shoal.sock
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make run: 127.0.0.1:$port is already in use; stop what listens there or use PORT=..." >&2
+    exit 1
+fi
+"$root/scripts/nginx-config.sh" "$rundir" "$port" "unix:$socket" stderr
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    echo "stopped" >&2
+}
+trap stop INT TERM EXIT
+
+"$bin" serve --listen "unix:$socket" --workers "$workers" --database "$database" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.05; done
+[ -S "$socket" ] || { echo "make run: shoal did not start (see above)" >&2; exit 1; }
+nginx -p "$rundir" -c "$rundir/nginx.conf" -e stderr &
+pids+=($!)
+sleep 0.3
+kill -0 "${pids[1]}" 2>/dev/null || { echo "make run: nginx did not start (see above)" >&2; exit 1; }
+
+cat <<MSG
+Shoal is running behind nginx ($workers workers, database $database):
+  announce: http://127.0.0.1:$port/announce
+  scrape:   http://127.0.0.1:$port/scrape
+Press Ctrl-C to stop.
+MSG
+# Stop everything as soon as either process exits.
+wait -n "${pids[@]}"

@@ -3,7 +3,7 @@ PORT ?= 6969
 WORKERS ?= 2
 BUILD_DEPS = libfcgi-dev libsqlite3-dev pkg-config
 RUN_DEPS = nginx
-TEST_DEPS = python3 python3-pytest curl aria2 transmission-cli spawn-fcgi
+TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi
 
 .PHONY: all build release deps run test unit-test e2e-test schema clean
 

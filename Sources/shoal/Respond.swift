@@ -9,7 +9,7 @@ struct Respond: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer requests as the web server started us: FastCGI on fd 0, or one CGI request.",
         discussion: """
-            This is what runs when shoal is started with no subcommand, e.g. by Apache mod_fcgid,
+            This is what runs when shoal is started with no subcommand, e.g. by Apache mod_fcgid, \
             spawn-fcgi, systemd socket activation, or as a CGI script.
             """
     )

@@ -8,7 +8,7 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Listen on a socket and answer FastCGI with a pool of worker processes.",
         discussion: """
-            Point nginx's fastcgi_pass (or Apache's mod_proxy_fcgi) at the --listen address.
+            Point nginx's fastcgi_pass (or Apache's mod_proxy_fcgi) at the --listen address. \
             A worker that dies is replaced; SIGTERM or SIGINT stops the pool cleanly.
             """
     )

@@ -6,14 +6,14 @@ struct Shoal: ParsableCommand {
         commandName: "shoal",
         abstract: "A BitTorrent tracker that runs as a FastCGI responder and keeps its peers in SQLite.",
         discussion: """
-            Started with no subcommand, shoal answers requests the way the web server started it:
-            FastCGI on the socket it inherited as file descriptor 0 (Apache mod_fcgid, spawn-fcgi,
+            Started with no subcommand, shoal answers requests the way the web server started it: \
+            FastCGI on the socket it inherited as file descriptor 0 (Apache mod_fcgid, spawn-fcgi, \
             systemd socket activation), or plain CGI (one request from the environment, then exit).
 
-            `shoal serve` opens the socket itself and runs a pool of worker processes, for nginx's
+            `shoal serve` opens the socket itself and runs a pool of worker processes, for nginx's \
             fastcgi_pass or Apache's mod_proxy_fcgi.
 
-            All processes sharing one --database file form one tracker; any of them can be killed at
+            All processes sharing one --database file form one tracker; any of them can be killed at \
             any moment without losing what was stored.
             """,
         subcommands: [Respond.self, Serve.self],

@@ -3,9 +3,10 @@ PORT ?= 6969
 WORKERS ?= 2
 BUILD_DEPS = libfcgi-dev libsqlite3-dev pkg-config
 RUN_DEPS = nginx
+BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
 TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi
 
-.PHONY: all build release deps run test unit-test e2e-test schema clean
+.PHONY: all build release deps run test unit-test e2e-test bench schema clean
 
 all: build
 
@@ -33,6 +34,11 @@ unit-test: deps
 
 e2e-test: release
 	SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+
+# Side-by-side benchmark: opentracker, the bare nginx + FastCGI ceiling, Shoal. BENCH_ARGS="--help" lists options.
+bench: release
+	@scripts/install-deps.sh $(BENCH_DEPS)
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 # Regenerates the schema copy embedded in the binary after editing schema.sql.
 schema:

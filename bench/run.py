@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Side-by-side announce benchmark: opentracker, the bare nginx + FastCGI ceiling, and Shoal.
+
+All three are measured in one run, on 127.0.0.1 only, with the same workload and the same wrk
+settings, and every run is bounded in time. For each target it prints requests/s, p50/p99
+latency, server CPU per request (summed from /proc over every server process: nginx and the
+responders, or opentracker), errors and bad replies; then the ratios Shoal/opentracker and
+Shoal/ceiling.
+
+    make bench                       # the defaults below
+    bench/run.py --peers 20000 --duration 5 --targets shoal
+    bench/run.py --scale             # Shoal's announce cost with 1k, 100k and 1M peers stored
+"""
+import argparse
+import bisect
+import hashlib
+import os
+import pathlib
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--torrents", type=int, default=10_000, help="torrents in the pool (default 10000)")
+    p.add_argument("--peers", type=int, default=200_000, help="distinct peers (default 200000)")
+    p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of torrent popularity (default 1.0)")
+    p.add_argument("--numwant", type=int, default=50, help="numwant in every announce (default 50)")
+    p.add_argument("--seeders", type=float, default=0.3, help="share of peers that are seeders (default 0.3)")
+    p.add_argument("--started", type=float, default=0.05, help="share of announces with event=started")
+    p.add_argument("--stopped", type=float, default=0.02, help="share of announces with event=stopped")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--duration", type=int, default=10, help="seconds measured per target (default 10)")
+    p.add_argument("--close", action="store_true", help="one connection per request instead of keep-alive")
+    p.add_argument("--workers", type=int, default=2, help="FastCGI worker processes (default 2)")
+    p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
+    p.add_argument("--targets", default="opentracker,ceiling,shoal", help="comma-separated subset to run")
+    p.add_argument("--scrape", action="store_true", help="measure scrape (one hash each) instead of announce")
+    p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
+    p.add_argument("--shoal", default=str(ROOT / ".build/release/shoal"), help="the shoal binary")
+    return p.parse_args()
+
+
+# ---------------------------------------------------------------- workload
+
+def zipf_sampler(n, exponent, rng):
+    weights = [1.0 / (rank ** exponent) for rank in range(1, n + 1)]
+    total, cumulative, acc = sum(weights), [], 0.0
+    for w in weights:
+        acc += w
+        cumulative.append(acc / total)
+    return lambda: min(bisect.bisect_left(cumulative, rng.random()), n - 1)
+
+
+def info_hashes(count):
+    return [hashlib.sha1(b"shoal-bench-%d" % i).digest() for i in range(count)]
+
+
+def write_workload(args, directory, hashes):
+    """One request path per peer (and, for --scrape, per torrent); returns the file."""
+    rng = random.Random(args.seed)
+    path = directory / "requests.txt"
+    with open(path, "w") as out:
+        if args.scrape:
+            pick = zipf_sampler(len(hashes), args.zipf, rng)
+            for _ in range(args.peers):
+                out.write("/scrape?info_hash=%s\n" % urllib.parse.quote_from_bytes(hashes[pick()]))
+            return path
+        pick = zipf_sampler(len(hashes), args.zipf, rng)
+        next_port = [1024] * len(hashes)  # every peer of a torrent gets its own port on 127.0.0.1
+        for n in range(args.peers):
+            t = pick()
+            port = next_port[t]
+            next_port[t] = port + 1 if port < 65535 else 1024
+            left = 0 if rng.random() < args.seeders else rng.randrange(1, 1 << 30)
+            roll = rng.random()
+            event = "&event=started" if roll < args.started else (
+                "&event=stopped" if roll < args.started + args.stopped else "")
+            peer_id = b"-BN0001-" + b"%012d" % n
+            out.write("/announce?info_hash=%s&peer_id=%s&port=%d&uploaded=0&downloaded=0&left=%d"
+                      "&compact=1&numwant=%d&key=%08x%s\n" % (
+                          urllib.parse.quote_from_bytes(hashes[t]), urllib.parse.quote_from_bytes(peer_id),
+                          port, left, args.numwant, n, event))
+    return path
+
+
+# ---------------------------------------------------------------- processes
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def descendants(pid):
+    """pid and every process below it."""
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = pathlib.Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
+def cpu_ticks(pids):
+    """utime + stime (and of reaped children) of every live process in pids, in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return total
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            status = pathlib.Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+)", status)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+class Target:
+    """A server under test: the processes to measure and the port wrk talks to."""
+
+    def __init__(self, name, port, roots, cleanup):
+        self.name, self.port, self.roots, self.cleanup = name, port, roots, cleanup
+
+    def pids(self):
+        return [pid for root in self.roots for pid in descendants(root.pid)]
+
+    def stop(self):
+        for root in reversed(self.roots):
+            if root.poll() is None:
+                root.send_signal(signal.SIGTERM)
+        for root in self.roots:
+            try:
+                root.wait(10)
+            except subprocess.TimeoutExpired:
+                root.kill()
+        self.cleanup()
+
+
+def start_nginx(directory, upstream, nginx_workers):
+    port = free_port()
+    rundir = directory / f"nginx-{port}"
+    env = dict(os.environ, NGINX_WORKERS=str(nginx_workers))
+    subprocess.run([str(ROOT / "scripts/nginx-config.sh"), str(rundir), str(port), upstream], check=True, env=env)
+    process = subprocess.Popen(["nginx", "-p", str(rundir), "-c", str(rundir / "nginx.conf"),
+                                "-e", str(rundir / "error.log")])
+    wait_for_port(port)
+    return process, port
+
+
+def start_opentracker(args, directory, hashes):
+    whitelist = directory / "whitelist.txt"
+    whitelist.write_text("".join(h.hex() + "\n" for h in hashes))
+    port = free_port()
+    # opentracker chroots to -d before reading the whitelist, so its path is seen from there.
+    process = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P", str(port),
+                                "-w", "/" + whitelist.name, "-d", str(directory), "-u", "nobody"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    return Target("opentracker", port, [process], lambda: None)
+
+
+def start_ceiling(args, directory, hashes):
+    binary = directory / "ceiling"
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(ROOT / "bench/ceiling.c"), "-lfcgi"], check=True)
+    socket_path = directory / "ceiling.sock"
+    # The same Unix socket setup as Shoal's; spawn-fcgi -n with -F forks the children and waits.
+    responder = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(socket_path), "-M", "0666",
+                                  "-F", str(args.workers), "--", str(binary)])
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers)
+    return Target("ceiling", port, [responder, nginx], lambda: None)
+
+
+def start_shoal(args, directory, hashes, database=None):
+    socket_path = directory / "shoal.sock"
+    database = database or str(directory / "shoal.db")
+    shoal = subprocess.Popen([args.shoal, "serve", "--listen", f"unix:{socket_path}", "--workers",
+                              str(args.workers), "--database", database], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers)
+    target = Target("shoal", port, [shoal, nginx], lambda: None)
+    target.database = database
+    return target
+
+
+# ---------------------------------------------------------------- measuring
+
+def wrk(args, port, requests_file, seconds, mode, offset=0):
+    env = dict(os.environ, BENCH_REQUESTS=str(requests_file), BENCH_MODE=mode, BENCH_OFFSET=str(offset),
+               BENCH_THREADS=str(args.threads), BENCH_CLOSE="1" if args.close else "0")
+    out = subprocess.run(["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s",
+                          "--timeout", "5s", "--latency", "-s", str(ROOT / "bench/announce.lua"),
+                          f"http://127.0.0.1:{port}"],
+                         env=env, capture_output=True, text=True, timeout=seconds + 60)
+    match = re.search(r"BENCH (.*)", out.stdout)
+    if not match:
+        raise RuntimeError("wrk failed: " + out.stdout + out.stderr)
+    return {k: float(v) for k, v in (item.split("=") for item in match.group(1).split())}
+
+
+def prefill(args, target, requests_file):
+    """Announces every peer once (walking the list in order) so the swarm is full before measuring."""
+    done = 0
+    deadline = time.monotonic() + 600
+    while done < args.peers and time.monotonic() < deadline:
+        result = wrk(args, target.port, requests_file, 5, "sequential", offset=done)
+        done += int(result["requests"])
+    return done
+
+
+def measure(args, target, requests_file):
+    pids = target.pids()
+    before = cpu_ticks(pids)
+    result = wrk(args, target.port, requests_file, args.duration, "random")
+    after = cpu_ticks(target.pids())
+    result["cpu_us"] = (after - before) / TICKS * 1e6 / max(1, result["requests"])
+    result["rate"] = result["requests"] / result["seconds"]
+    result["rss_kib"] = rss_kib(target.pids())
+    return result
+
+
+def database_bytes_per_peer(path):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        peers = db.execute("SELECT count(*) FROM peers").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    return peers, pages / max(1, peers)
+
+
+def report(results):
+    print()
+    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
+          f"{'bad':>5} {'failures':>8} {'RSS MiB':>8}")
+    for name, r in results.items():
+        print(f"{name:<12} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
+              f"{r['cpu_us']:>11.1f} {int(r['errors']):>7} {int(r['closed']):>7} {int(r['bad']):>5} {int(r['failures']):>8} "
+              f"{r['rss_kib'] / 1024:>8.1f}")
+    print("closed: connections the server closed after a reply (wrk counts them as read errors); "
+          "bad: not HTTP 200 or not a bencoded dictionary; failures: replies with a failure reason")
+    if "shoal" in results:
+        shoal = results["shoal"]
+        for other in ("opentracker", "ceiling"):
+            if other in results:
+                print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
+                      f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
+
+
+def fill_database(path, args, hashes, peers):
+    """Stores `peers` peers directly (through the schema's triggers) for --scale."""
+    rng = random.Random(args.seed)
+    pick = zipf_sampler(len(hashes), args.zipf, rng)
+    with sqlite3.connect(path) as db:
+        db.executescript((ROOT / "schema.sql").read_text())
+        expires = int(time.time()) + 3600
+        rows = []
+        for n in range(peers):
+            seeder = 1 if rng.random() < args.seeders else 0
+            endpoint = bytes([10, n >> 16 & 0xff, n >> 8 & 0xff, n & 0xff, 0x1a, 0xe1])
+            rows.append((hashes[pick()], seeder, rng.getrandbits(32), endpoint, b"-BN0001-" + b"%012d" % n,
+                         seeder, 0, expires))
+        db.executemany("INSERT OR IGNORE INTO peers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def run_scale(args, directory, hashes, requests_file):
+    print("Shoal announce cost by peers stored (prefilled directly, then announces measured)")
+    print(f"{'peers':>9} {'req/s':>9} {'p99 ms':>7} {'CPU µs/req':>11} {'bytes/peer':>11} {'bad':>5}")
+    base = None
+    for size in (1_000, 100_000, 1_000_000):
+        database = str(directory / f"scale-{size}.db")
+        fill_database(database, args, hashes, size)
+        target = start_shoal(args, directory, hashes, database=database)
+        try:
+            result = measure(args, target, requests_file)
+        finally:
+            target.stop()
+        _, per_peer = database_bytes_per_peer(database)
+        base = base or result["cpu_us"]
+        print(f"{size:>9} {result['rate']:>9.0f} {result['p99_us'] / 1000:>7.2f} {result['cpu_us']:>11.1f} "
+              f"{per_peer:>11.0f} {int(result['bad'] + result['failures'] + result['errors']):>5}"
+              f"   ({result['cpu_us'] / base:.2f}x the 1k cost)")
+        for suffix in ("", "-wal", "-shm"):
+            pathlib.Path(database + suffix).unlink(missing_ok=True)
+
+
+def main():
+    args = parse_args()
+    for tool in ("wrk", "nginx", "cc"):
+        if shutil.which(tool) is None:
+            sys.exit(f"bench: {tool} is missing; `make bench` installs what it needs")
+    if not os.path.exists(args.shoal):
+        sys.exit(f"bench: {args.shoal} is missing; build with `swift build -c release`")
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="shoal-bench-", dir="/dev/shm"))
+    os.chmod(directory, 0o755)
+    try:
+        hashes = info_hashes(args.torrents)
+        requests_file = write_workload(args, directory, hashes)
+        print(f"workload: {args.torrents} torrents (Zipf {args.zipf}), {args.peers} peers, numwant {args.numwant}, "
+              f"{args.seeders:.0%} seeders, {args.started:.0%} started / {args.stopped:.0%} stopped, "
+              f"{'scrape' if args.scrape else 'announce'}, wrk -t{args.threads} -c{args.connections} "
+              f"{'one connection per request' if args.close else 'keep-alive'}, {args.duration}s per target, "
+              f"{args.workers} FastCGI workers, {args.nginx_workers} nginx workers, {os.cpu_count()} CPUs")
+        if args.scale:
+            run_scale(args, directory, hashes, requests_file)
+            return
+        starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "shoal": start_shoal}
+        results = {}
+        for name in args.targets.split(","):
+            target = starters[name](args, directory, hashes)
+            try:
+                if not args.scrape:
+                    filled = prefill(args, target, requests_file)
+                    print(f"{name}: prefilled with {filled} announces", flush=True)
+                results[name] = measure(args, target, requests_file)
+                if name == "shoal":
+                    peers, per_peer = database_bytes_per_peer(target.database)
+                    print(f"shoal: {peers} peers stored, {per_peer:.0f} database bytes per peer", flush=True)
+            finally:
+                target.stop()
+        report(results)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,12 +11,13 @@
 --
 -- The primary key orders each swarm by (seeding, shuffle): a reply is one range read starting at
 -- a random shuffle value, so its cost does not depend on the swarm's size, and seeders can be
--- given only peers that still download. shuffle is redrawn on every announce, which keeps
--- mixing who is handed out together.
+-- given only peers that still download. shuffle is drawn when a peer joins (or announces
+-- `started`, or starts or stops seeding); a regular re-announce then updates its row in place,
+-- which touches one page instead of moving the row in both B-trees.
 CREATE TABLE IF NOT EXISTS peers (
     info_hash BLOB    NOT NULL,  -- 20 bytes, as the client sent it
     seeding   INTEGER NOT NULL,  -- 1: a seeder or BEP 21 partial seed (wants only downloaders)
-    shuffle   INTEGER NOT NULL,  -- random 32-bit key, redrawn on every announce
+    shuffle   INTEGER NOT NULL,  -- random 32-bit key: the peer's place in the swarm's random order
     endpoint  BLOB    NOT NULL,  -- compact address + port: 6 bytes IPv4 (BEP 23), 18 IPv6 (BEP 7)
     peer_id   BLOB    NOT NULL,  -- 20 bytes, for non-compact replies
     complete  INTEGER NOT NULL,  -- 1 when left = 0: counted in `complete`, else `incomplete`
@@ -37,18 +38,6 @@ CREATE TABLE IF NOT EXISTS torrents (
     leechers   INTEGER NOT NULL DEFAULT 0,
     downloaded INTEGER NOT NULL DEFAULT 0   -- completions ever counted (BEP 48 `downloaded`)
 ) WITHOUT ROWID;
-
--- Where the lazy expiry sweep stopped: each announce examines the next few peers in key order
--- from here and deletes the expired ones, so no request pays for a full sweep, and the whole
--- table is covered about every interval / (peers examined per announce).
-CREATE TABLE IF NOT EXISTS sweep (
-    id        INTEGER PRIMARY KEY CHECK (id = 0),
-    info_hash BLOB    NOT NULL,
-    seeding   INTEGER NOT NULL,
-    shuffle   INTEGER NOT NULL,
-    endpoint  BLOB    NOT NULL
-);
-INSERT OR IGNORE INTO sweep (id, info_hash, seeding, shuffle, endpoint) VALUES (0, x'', 0, 0, x'');
 
 CREATE TRIGGER IF NOT EXISTS peers_insert AFTER INSERT ON peers BEGIN
     INSERT INTO torrents (info_hash, seeders, leechers, downloaded)

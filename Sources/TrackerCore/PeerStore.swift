@@ -2,6 +2,8 @@
 /// and the tests rely on.
 ///
 /// - A peer is identified by (info_hash, endpoint); re-announcing updates it in place.
+/// - Peers are handed out in a random order that is fixed per peer between its `started`
+///   announces, read from a random starting point on every request.
 /// - `announce` applies the change and reads counts and peers in one transaction, so what the
 ///   reply says is what the store holds, even with other processes writing concurrently.
 /// - The announcing peer is never among the returned peers; a peer that is seeding (or a BEP 21
@@ -32,12 +34,16 @@ public struct PeerAnnounce: Equatable, Sendable {
     public var completes: Bool
     /// Unix time after which the peer is no longer handed out.
     public var expires: Int64
-    /// A fresh random key that places the peer in the swarm's random order.
+    /// A fresh random key that places the peer in the swarm's random order; used when the peer
+    /// is new, starts or stops seeding, or `redrawsShuffle`.
     public var shuffle: UInt32
+    /// `event=started`: the peer gets a new place in the random order even if it is known.
+    public var redrawsShuffle: Bool
 
     public init(
         infoHash: InfoHash, endpoint: PeerEndpoint, peerID: PeerID, removes: Bool = false,
-        isComplete: Bool, isSeeding: Bool? = nil, completes: Bool = false, expires: Int64, shuffle: UInt32
+        isComplete: Bool, isSeeding: Bool? = nil, completes: Bool = false, expires: Int64, shuffle: UInt32,
+        redrawsShuffle: Bool = false
     ) {
         self.infoHash = infoHash
         self.endpoint = endpoint
@@ -48,6 +54,7 @@ public struct PeerAnnounce: Equatable, Sendable {
         self.completes = completes
         self.expires = expires
         self.shuffle = shuffle
+        self.redrawsShuffle = redrawsShuffle
     }
 }
 

@@ -62,7 +62,8 @@ public final class Tracker {
             isSeeding: isComplete || parsed.event == .paused,
             completes: parsed.event == .completed && isComplete,
             expires: now + Int64(policy.peerTTL(interval: interval)),
-            shuffle: UInt32.random(in: .min ... .max, using: &random)
+            shuffle: UInt32.random(in: .min ... .max, using: &random),
+            redrawsShuffle: parsed.event == .started
         )
         // A stopping peer wants no peers (opentracker sends none either).
         let count = parsed.event == .stopped ? 0 : policy.numWant(requested: parsed.numWant)

@@ -81,11 +81,13 @@ import TrackerStore
 
     @Test func sweepIsBoundedPerAnnounceAndEventuallyCoversEveryone() throws {
         let f = try Fixture()
-        for peer in 1...40 { try f.announce(torrent: peer % 4, peer: peer, left: 0) }
+        for peer in 1...200 { try f.announce(torrent: peer % 4, peer: peer, left: 0) }
         f.now += 3000
-        try f.announce(torrent: 9, peer: 100, left: 1)
-        #expect(try f.count("SELECT count(*) FROM peers") == 41 - 8, "one announce examines only 8 peers")
-        for i in 0..<6 { try f.announce(torrent: 9, peer: 101 + i, left: 1) }
+        let stored = try f.count("SELECT count(*) FROM peers")
+        try f.announce(torrent: 9, peer: 1000, left: 1)
+        let afterOne = try f.count("SELECT count(*) FROM peers")
+        #expect(afterOne == stored + 1 - 8, "one announce examines only 8 peers")
+        for i in 0..<40 { try f.announce(torrent: 9, peer: 1001 + i, left: 1) }
         #expect(try f.count("SELECT count(*) FROM peers WHERE expires < \(f.now)") == 0)
         #expect(try f.count("SELECT sum(seeders + leechers) FROM torrents") == f.count("SELECT count(*) FROM peers"))
     }
@@ -123,6 +125,21 @@ import TrackerStore
         #expect(got.count == 20)
         let seeders = got.filter { $0 <= 1100 }.count
         #expect((8...12).contains(seeders), "about half of the peers are seeders, got \(seeders)")
+    }
+
+    @Test func regularReannounceKeepsThePeersPlaceAndStartedRedrawsIt() throws {
+        let f = try Fixture()
+        try f.announce(peer: 1, left: 5)
+        let place = try f.count("SELECT shuffle FROM peers")
+        try f.announce(peer: 1, left: 5)
+        #expect(try f.count("SELECT shuffle FROM peers") == place)
+        try f.announce(peer: 1, left: 5, event: "started")
+        #expect(try f.count("SELECT shuffle FROM peers") != place)
+        try f.announce(peer: 1, left: 0)  // now seeding: moves to the seeders' part of the swarm
+        #expect(try f.count("SELECT seeding FROM peers") == 1)
+        #expect(try f.count("SELECT count(*) FROM peers") == 1)
+        #expect(try f.count("SELECT seeders FROM torrents") == 1)
+        #expect(try f.count("SELECT leechers FROM torrents") == 0)
     }
 
     @Test func selectionIsRandomAndDistinct() throws {

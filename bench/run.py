@@ -48,7 +48,7 @@ def parse_args():
     p.add_argument("--workers", type=int, default=2, help="FastCGI worker processes (default 2)")
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--targets", default="opentracker,ceiling,shoal", help="comma-separated subset to run")
-    p.add_argument("--scrape", action="store_true", help="measure scrape (one hash each) instead of announce")
+    p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
     p.add_argument("--shoal", default=str(ROOT / ".build/release/shoal"), help="the shoal binary")
@@ -70,16 +70,22 @@ def info_hashes(count):
     return [hashlib.sha1(b"shoal-bench-%d" % i).digest() for i in range(count)]
 
 
+def write_scrapes(args, directory, hashes):
+    """As many scrapes of one hash each as there are peers, hashes drawn by popularity."""
+    rng = random.Random(args.seed + 1)
+    pick = zipf_sampler(len(hashes), args.zipf, rng)
+    path = directory / "scrapes.txt"
+    with open(path, "w") as out:
+        for _ in range(args.peers):
+            out.write("/scrape?info_hash=%s\n" % urllib.parse.quote_from_bytes(hashes[pick()]))
+    return path
+
+
 def write_workload(args, directory, hashes):
-    """One request path per peer (and, for --scrape, per torrent); returns the file."""
+    """One announce path per peer; returns the file."""
     rng = random.Random(args.seed)
     path = directory / "requests.txt"
     with open(path, "w") as out:
-        if args.scrape:
-            pick = zipf_sampler(len(hashes), args.zipf, rng)
-            for _ in range(args.peers):
-                out.write("/scrape?info_hash=%s\n" % urllib.parse.quote_from_bytes(hashes[pick()]))
-            return path
         pick = zipf_sampler(len(hashes), args.zipf, rng)
         next_port = [1024] * len(hashes)  # every peer of a torrent gets its own port on 127.0.0.1
         for n in range(args.peers):
@@ -338,6 +344,7 @@ def main():
     try:
         hashes = info_hashes(args.torrents)
         requests_file = write_workload(args, directory, hashes)
+        measured_file = write_scrapes(args, directory, hashes) if args.scrape else requests_file
         print(f"workload: {args.torrents} torrents (Zipf {args.zipf}), {args.peers} peers, numwant {args.numwant}, "
               f"{args.seeders:.0%} seeders, {args.started:.0%} started / {args.stopped:.0%} stopped, "
               f"{'scrape' if args.scrape else 'announce'}, wrk -t{args.threads} -c{args.connections} "
@@ -351,10 +358,9 @@ def main():
         for name in args.targets.split(","):
             target = starters[name](args, directory, hashes)
             try:
-                if not args.scrape:
-                    filled = prefill(args, target, requests_file)
-                    print(f"{name}: prefilled with {filled} announces", flush=True)
-                results[name] = measure(args, target, requests_file)
+                filled = prefill(args, target, requests_file)
+                print(f"{name}: prefilled with {filled} announces", flush=True)
+                results[name] = measure(args, target, measured_file)
                 if name == "shoal":
                     peers, per_peer = database_bytes_per_peer(target.database)
                     print(f"shoal: {peers} peers stored, {per_peer:.0f} database bytes per peer", flush=True)

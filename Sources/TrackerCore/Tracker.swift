@@ -89,6 +89,12 @@ public final class Tracker {
     }
 
     private func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
+        Tracker.failureResponse(failure, status: status, retryIn: retryIn)
+    }
+
+    /// A reply with a bencoded `failure reason` and, if given, BEP 31 `retry in` (minutes); also
+    /// for callers that cannot build a `Tracker` at all (a CGI process whose database is gone).
+    public static func failureResponse(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
         var out = BencodeWriter(reservingCapacity: 64)
         out.beginDictionary()
         out.key("failure reason")

@@ -24,7 +24,7 @@ public enum Signals {
         install([SIGTERM, SIGINT, SIGHUP]) { _ in Signals.shutdownFlag = 1 }
     }
 
-    /// Puts the default dispositions back (in a freshly forked worker, before its own handlers).
+    /// Clears a shutdown request inherited from the supervisor (in a freshly forked worker).
     static func resetFlag() { shutdownFlag = 0 }
 
     private static func install(_ signals: [Int32], handler: @convention(c) (Int32) -> Void) {

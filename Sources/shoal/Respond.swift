@@ -46,8 +46,8 @@ struct Respond: ParsableCommand {
             tracker = makeTracker(store: try SQLitePeerStore(path: options.database, busyTimeoutMilliseconds: options.busyTimeout), policy: policy)
         } catch {
             logLine(describeOpenFailure(options.database, error))
-            let response = TrackerResponse(status: 503, body: Array("d14:failure reason44:tracker temporarily unavailable, retry later8:retry ini\(policy.retryInMinutes)ee".utf8))
-            FastCGIResponder.writeCGIResponse(response)
+            FastCGIResponder.writeCGIResponse(
+                Tracker.failureResponse(.unavailable, status: 503, retryIn: policy.retryInMinutes))
             return
         }
         FastCGIResponder.serveCGI { tracker.respond(to: $0) }

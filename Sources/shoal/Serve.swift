@@ -55,7 +55,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         // Open once here so a bad database stops start-up with one clear line, not N workers dying.
-        do { _ = try openStoreOrExit(options) }
+        _ = try openStoreOrExit(options)
         logLine("serving FastCGI on \(address) with \(workerCount) workers, database \(options.database)")
         let count = workerCount
         PreforkServer.run(workers: count, log: logLine) {

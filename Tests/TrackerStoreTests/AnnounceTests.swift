@@ -26,8 +26,6 @@ import TrackerStore
         try f.announce(peer: 99, port: 7000, left: 0)  // same ip:port, new peer_id: same peer, now seeding
         #expect(try f.count("SELECT count(*) FROM peers") == 1)
         let scrape = try f.scrape([1])
-        let file = scrape["files"]?[String(decoding: twenty(1, tag: 0xaa), as: UTF8.self)]
-        _ = file  // keys are raw bytes; read them through the dictionary below
         guard case .dictionary(let files)? = scrape["files"], let counts = files[twenty(1, tag: 0xaa)] else {
             Issue.record("scrape has no entry for the torrent"); return
         }

@@ -47,6 +47,8 @@ def parse_args():
     p.add_argument("--close", action="store_true", help="one connection per request instead of keep-alive")
     p.add_argument("--workers", type=int, default=2, help="FastCGI worker processes (default 2)")
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
+    p.add_argument("--upstream-keepalive", type=int, default=0,
+                   help="nginx keeps this many idle FastCGI connections open (fastcgi_keep_conn); 0: off")
     p.add_argument("--targets", default="opentracker,ceiling,shoal", help="comma-separated subset to run")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
@@ -183,10 +185,12 @@ class Target:
         self.cleanup()
 
 
-def start_nginx(directory, upstream, nginx_workers):
+def start_nginx(directory, upstream, nginx_workers, keepalive=0):
     port = free_port()
     rundir = directory / f"nginx-{port}"
     env = dict(os.environ, NGINX_WORKERS=str(nginx_workers))
+    if keepalive:
+        env["FASTCGI_KEEPALIVE"] = str(keepalive)
     subprocess.run([str(ROOT / "scripts/nginx-config.sh"), str(rundir), str(port), upstream], check=True, env=env)
     process = subprocess.Popen(["nginx", "-p", str(rundir), "-c", str(rundir / "nginx.conf"),
                                 "-e", str(rundir / "error.log")])
@@ -216,7 +220,7 @@ def start_ceiling(args, directory, hashes):
     deadline = time.monotonic() + 10
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers)
+    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers, args.upstream_keepalive)
     return Target("ceiling", port, [responder, nginx], lambda: None)
 
 
@@ -228,7 +232,7 @@ def start_shoal(args, directory, hashes, database=None):
     deadline = time.monotonic() + 10
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers)
+    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers, args.upstream_keepalive)
     target = Target("shoal", port, [shoal, nginx], lambda: None)
     target.database = database
     return target

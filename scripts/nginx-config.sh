@@ -2,6 +2,8 @@
 # Writes a standalone nginx configuration for Shoal into RUNDIR.
 # Usage: scripts/nginx-config.sh RUNDIR PORT UPSTREAM [ERROR_LOG] [ACCESS_LOG]
 #   UPSTREAM is what fastcgi_pass takes: unix:/path/shoal.sock or 127.0.0.1:9000.
+#   FASTCGI_KEEPALIVE=N (environment) keeps up to N idle FastCGI connections per nginx worker
+#   open (upstream keepalive + fastcgi_keep_conn); off by default, see README "Benchmark".
 set -euo pipefail
 rundir=$1 port=$2 upstream=$3
 error_log=${4:-$rundir/error.log}
@@ -13,9 +15,17 @@ chmod 755 "$rundir"
 listen_v6=""
 # Listen on [::1] too when loopback has IPv6.
 if grep -q ' lo$' /proc/net/if_inet6 2>/dev/null; then listen_v6="        listen [::1]:$port;"; fi
-sed -e "s#@RUNDIR@#$rundir#g" -e "s#@PORT@#$port#g" -e "s#@UPSTREAM@#$upstream#g" \
+upstream_block="" pass=$upstream
+if [ -n "${FASTCGI_KEEPALIVE:-}" ]; then
+    upstream_block="    upstream shoal_backend { server $upstream; keepalive $FASTCGI_KEEPALIVE; }"
+    pass=shoal_backend
+fi
+sed -e "s#@UPSTREAM_BLOCK@#$upstream_block#" -e "s#@RUNDIR@#$rundir#g" -e "s#@PORT@#$port#g" -e "s#@UPSTREAM@#$upstream#g" \
     -e "s#@ERROR_LOG@#$error_log#g" -e "s#@ACCESS_LOG@#$access_log#g" \
     -e "s#@NGINX_WORKERS@#${NGINX_WORKERS:-auto}#g" -e "s#@LISTEN_V6@#$listen_v6#" \
     "$root/nginx/nginx.conf.template" > "$rundir/nginx.conf"
-sed -e "s#fastcgi_pass .*;#fastcgi_pass $upstream;#" "$root/nginx/shoal-locations.conf" > "$rundir/shoal-locations.conf"
+sed -e "s#fastcgi_pass .*;#fastcgi_pass $pass;#" "$root/nginx/shoal-locations.conf" > "$rundir/shoal-locations.conf"
+if [ -n "${FASTCGI_KEEPALIVE:-}" ]; then
+    sed -i "s#fastcgi_pass $pass;#fastcgi_pass $pass;\n    fastcgi_keep_conn on;#" "$rundir/shoal-locations.conf"
+fi
 cp /etc/nginx/fastcgi_params "$rundir/fastcgi_params"

@@ -16,9 +16,6 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         self.sql = sql
     }
 
-    /// True for the transient conditions a retry may cure (another writer held the lock too long).
-    public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
-
     public var description: String {
         var text = "SQLite error \(code) (extended \(extendedCode)): \(message)"
         if let sql { text += " [\(sql.split(separator: "\n").map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " "))]" }

@@ -31,8 +31,9 @@ public final class SQLitePeerStore: PeerStore {
     private let upsert: Statement
     private let remove: Statement
     private let counts: Statement
-    private let windowFrom: Statement
-    private let windowBefore: Statement
+    /// The two halves of a wrapping walk: `shuffle >= start`, then `shuffle < start`. Built once,
+    /// so the hot path does not allocate the list on every reply.
+    private let windowHalves: [Statement]
     private let beginRead: Statement
 
     /// Opens the database at `path` (`":memory:"` for a private in-memory one), sets it up for
@@ -97,8 +98,7 @@ public final class SQLitePeerStore: PeerStore {
             ORDER BY shuffle LIMIT ?6
             """
         }
-        windowFrom = try database.prepare(window(">="))
-        windowBefore = try database.prepare(window("<"))
+        windowHalves = [try database.prepare(window(">=")), try database.prepare(window("<"))]
     }
 
     public func announce(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
@@ -194,7 +194,7 @@ public final class SQLitePeerStore: PeerStore {
         guard limit > 0 else { return [] }
         var peers: [PeerRecord] = []
         peers.reserveCapacity(limit)
-        for statement in [windowFrom, windowBefore] where peers.count < limit {
+        for statement in windowHalves where peers.count < limit {
             statement.bind(change.infoHash.bytes, at: 1)
             statement.bind(seeding ? 1 : 0, at: 2)
             statement.bind(Int64(start), at: 3)

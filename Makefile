@@ -27,13 +27,13 @@ test: deps
 	swift build -c release
 	swift build --build-tests
 	swift test --skip-build
-	SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+	E2E_SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
 
 unit-test: deps
 	swift test
 
 e2e-test: release
-	SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+	E2E_SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
 
 # Side-by-side benchmark: opentracker, the bare nginx + FastCGI ceiling, Shoal. BENCH_ARGS="--help" lists options.
 bench: release

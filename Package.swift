@@ -17,15 +17,18 @@ let package = Package(
         .target(name: "TrackerCore"),
         .target(name: "TrackerStore", dependencies: ["TrackerCore", "CSQLite"]),
         .target(name: "TrackerFastCGI", dependencies: ["TrackerCore", "CFastCGI"]),
+        // Settings from a file, the environment, the command line and per-request parameters.
+        .target(name: "TrackerConfig", dependencies: ["TrackerCore", "TrackerFastCGI"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "TrackerCore", "TrackerStore", "TrackerFastCGI",
+                "TrackerCore", "TrackerStore", "TrackerFastCGI", "TrackerConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore"]),
         .testTarget(name: "TrackerStoreTests", dependencies: ["TrackerStore", "TrackerCore"]),
         .testTarget(name: "TrackerFastCGITests", dependencies: ["TrackerFastCGI", "TrackerCore"]),
+        .testTarget(name: "TrackerConfigTests", dependencies: ["TrackerConfig", "TrackerCore"]),
     ]
 )

@@ -1,7 +1,8 @@
 /// A parsed and validated `/announce` query (BEP 3, 23, 7, 21).
 ///
 /// Repeated keys: the last one wins. Unknown keys (`key`, `trackerid`, `corrupt`, `supportcrypto`, …)
-/// are ignored. `ip`, `ipv4` and `ipv6` are ignored: the address comes from the connection.
+/// are ignored, and so are `ipv4` and `ipv6` (BEP 7 discourages them). `ip` is kept for
+/// `ClientAddressPolicy`, which honours it only where the operator allows.
 public struct AnnounceRequest: Equatable, Sendable {
     public var infoHash: InfoHash
     public var peerID: PeerID
@@ -15,11 +16,13 @@ public struct AnnounceRequest: Equatable, Sendable {
     /// False only for `compact=0` (BEP 23 says trackers should default to compact).
     public var compact: Bool
     public var noPeerID: Bool
+    /// The `ip` parameter, percent-decoded; nil when absent or undecodable.
+    public var ipParameter: [UInt8]?
 
     public init(
         infoHash: InfoHash, peerID: PeerID, port: UInt16, uploaded: UInt64 = 0, downloaded: UInt64 = 0,
         left: UInt64, event: AnnounceEvent = .none, numWant: Int? = nil, compact: Bool = true,
-        noPeerID: Bool = false
+        noPeerID: Bool = false, ipParameter: [UInt8]? = nil
     ) {
         self.infoHash = infoHash
         self.peerID = peerID
@@ -31,6 +34,7 @@ public struct AnnounceRequest: Equatable, Sendable {
         self.numWant = numWant
         self.compact = compact
         self.noPeerID = noPeerID
+        self.ipParameter = ipParameter
     }
 
     /// Parses a raw query string.
@@ -50,9 +54,12 @@ public struct AnnounceRequest: Equatable, Sendable {
         var numWant: ArraySlice<UInt8>? = nil
         var compact: ArraySlice<UInt8>? = nil
         var noPeerID: ArraySlice<UInt8>? = nil
+        var ip: ArraySlice<UInt8>? = nil
 
         for item in QueryString(query) {
             switch item.key.count {
+            case 2:
+                if item.keyIs("ip") { ip = item.value }
             case 4:
                 if item.keyIs("port") { port = item.value } else if item.keyIs("left") { left = item.value }
             case 5:
@@ -100,6 +107,8 @@ public struct AnnounceRequest: Equatable, Sendable {
         }
         self.compact = !(compact.map { $0.elementsEqual([UInt8(ascii: "0")]) } ?? false)
         self.noPeerID = noPeerID.map { !$0.isEmpty && !$0.elementsEqual([UInt8(ascii: "0")]) } ?? false
+        // Ignored unless allowed, so a broken value is dropped rather than refused.
+        self.ipParameter = ip.flatMap { try? percentDecoded($0) }
     }
 
     private static func optionalNumber(_ raw: ArraySlice<UInt8>?, named name: String) throws(TrackerFailure) -> UInt64? {

@@ -21,6 +21,8 @@ public struct Policy: Equatable, Sendable {
     public var maxQueryLength: Int = 8192
     /// BEP 31 `retry in` (minutes) sent with 503 replies when the database cannot be used.
     public var retryInMinutes: Int = 1
+    /// Trusted proxies, their header, and the `ip` parameter.
+    public var clientAddress = ClientAddressPolicy()
 
     public init() {}
 
@@ -38,19 +40,19 @@ public struct Policy: Equatable, Sendable {
     /// How long a peer that was just told to come back in `interval` seconds stays listed.
     public func peerTTL(interval: Int) -> Int { Int((Double(interval) * peerTTLFactor).rounded(.up)) }
 
-    /// Names the first setting that makes no sense, with what would fix it.
+    /// Names the first setting that makes no sense (by its configuration name), with what would fix it.
     public func validate() -> String? {
         if interval < 1 { return "interval must be at least 1 second (got \(interval))" }
-        if !(0...0.5).contains(intervalJitter) { return "interval jitter must be between 0 and 0.5 (got \(intervalJitter))" }
+        if !(0...0.5).contains(intervalJitter) { return "interval-jitter must be between 0 and 0.5 (got \(intervalJitter))" }
         if minInterval < 0 || minInterval > interval {
-            return "min interval must be between 0 and the interval \(interval) (got \(minInterval))"
+            return "min-interval must be between 0 and interval \(interval) (got \(minInterval))"
         }
-        if !(peerTTLFactor >= 1) || peerTTLFactor > 100 { return "peer TTL factor must be between 1 and 100 (got \(peerTTLFactor))" }
-        if maxNumWant < 0 { return "max numwant must not be negative (got \(maxNumWant))" }
+        if !(peerTTLFactor >= 1) || peerTTLFactor > 100 { return "peer-ttl-factor must be between 1 and 100 (got \(peerTTLFactor))" }
+        if maxNumWant < 0 { return "max-numwant must not be negative (got \(maxNumWant))" }
         if defaultNumWant < 0 || defaultNumWant > maxNumWant {
-            return "default numwant must be between 0 and max numwant \(maxNumWant) (got \(defaultNumWant))"
+            return "default-numwant must be between 0 and max-numwant \(maxNumWant) (got \(defaultNumWant))"
         }
-        if maxScrapeHashes < 1 { return "max scrape hashes must be at least 1 (got \(maxScrapeHashes))" }
+        if maxScrapeHashes < 1 { return "max-scrape-hashes must be at least 1 (got \(maxScrapeHashes))" }
         if maxQueryLength < 256 { return "max query length must be at least 256 bytes (got \(maxQueryLength))" }
         return nil
     }

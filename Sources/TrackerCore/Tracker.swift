@@ -46,16 +46,18 @@ public final class Tracker {
 
     private func announce(_ request: TrackerRequest) throws -> TrackerResponse {
         let parsed = try AnnounceRequest(query: request.query)
-        guard let rawAddress = request.remoteAddress, let address = IPAddress(text: rawAddress) else {
+        guard let rawAddress = request.remoteAddress, let remote = IPAddress(text: rawAddress) else {
             logOnce("REMOTE_ADDR is missing or unreadable: check the web server's fastcgi_param/CGI setup")
             return failure(.missingClientAddress, status: 500)
         }
+        let address = policy.clientAddress.clientAddress(remote: remote, headerValue: request.forwardedHeader)
+        let peerAddress = policy.clientAddress.peerAddress(client: address, ipParameter: parsed.ipParameter)
         let now = clock()
         let interval = policy.jitteredInterval(unit: Double(random.next() >> 11) * 0x1p-53)
         let isComplete = parsed.left == 0
         let change = PeerAnnounce(
             infoHash: parsed.infoHash,
-            endpoint: PeerEndpoint(address: address, port: parsed.port),
+            endpoint: PeerEndpoint(address: peerAddress, port: parsed.port),
             peerID: parsed.peerID,
             removes: parsed.event == .stopped,
             isComplete: isComplete,

@@ -6,15 +6,20 @@ public struct TrackerRequest: Equatable, Sendable {
     public var query: [UInt8]
     /// `REMOTE_ADDR` as text; nil when the web server did not set it (a misconfiguration).
     public var remoteAddress: [UInt8]?
+    /// The value of the header `ClientAddressPolicy.header` names, if the request had it.
+    public var forwardedHeader: [UInt8]?
 
-    public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?) {
+    public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?, forwardedHeader: [UInt8]? = nil) {
         self.path = path
         self.query = query
         self.remoteAddress = remoteAddress
+        self.forwardedHeader = forwardedHeader
     }
 
-    public init(path: String, query: String, remoteAddress: String?) {
-        self.init(path: Array(path.utf8), query: Array(query.utf8), remoteAddress: remoteAddress.map { Array($0.utf8) })
+    public init(path: String, query: String, remoteAddress: String?, forwardedHeader: String? = nil) {
+        self.init(
+            path: Array(path.utf8), query: Array(query.utf8), remoteAddress: remoteAddress.map { Array($0.utf8) },
+            forwardedHeader: forwardedHeader.map { Array($0.utf8) })
     }
 }
 

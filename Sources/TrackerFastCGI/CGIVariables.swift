@@ -5,8 +5,9 @@ import TrackerCore
 public enum CGIVariables {
     /// The path is `SCRIPT_NAME` + `PATH_INFO` when either is set (Apache `ScriptAlias
     /// /tracker` + `/announce`; nginx's `fastcgi_params` puts the whole path in SCRIPT_NAME),
-    /// else `DOCUMENT_URI`, else `REQUEST_URI` up to its `?`.
-    public static func trackerRequest(_ variable: (String) -> [UInt8]?) -> TrackerRequest {
+    /// else `DOCUMENT_URI`, else `REQUEST_URI` up to its `?`. `forwardedHeader` names the CGI
+    /// variable of the header trusted proxies name the client in, when any proxy is trusted.
+    public static func trackerRequest(forwardedHeader: String? = nil, _ variable: (String) -> [UInt8]?) -> TrackerRequest {
         var path: [UInt8]
         let scriptName = variable("SCRIPT_NAME")
         let pathInfo = variable("PATH_INFO")
@@ -20,7 +21,8 @@ public enum CGIVariables {
         }
         let remote = variable("REMOTE_ADDR")
         return TrackerRequest(
-            path: path, query: variable("QUERY_STRING") ?? [], remoteAddress: remote?.isEmpty == false ? remote : nil)
+            path: path, query: variable("QUERY_STRING") ?? [], remoteAddress: remote?.isEmpty == false ? remote : nil,
+            forwardedHeader: forwardedHeader.flatMap(variable))
     }
 
     /// The full CGI response: header block then body.

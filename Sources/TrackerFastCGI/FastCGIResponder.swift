@@ -12,7 +12,7 @@ public enum FastCGIResponder {
 
     /// Accepts and answers requests on `socket` (0 for the socket a web server handed over)
     /// until a signal asks for shutdown (`Signals.installWorkerHandlers`) or the socket fails.
-    public static func serve(socket: Int32, handler: (TrackerRequest) -> TrackerResponse) {
+    public static func serve(socket: Int32, handler: (CGIParameters) -> TrackerResponse) {
         FCGX_Init()
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
@@ -20,12 +20,7 @@ public enum FastCGIResponder {
         var output: [UInt8] = []
         output.reserveCapacity(4096)
         while !Signals.shutdownRequested, FCGX_Accept_r(request) >= 0 {
-            let envp = request.pointee.envp
-            let trackerRequest = CGIVariables.trackerRequest { name in
-                guard let value = FCGX_GetParam(name, envp) else { return nil }
-                return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
-            }
-            let response = handler(trackerRequest)
+            let response = handler(CGIParameters(envp: request.pointee.envp))
             output.removeAll(keepingCapacity: true)
             ResponseHead.append(status: response.status, contentLength: response.body.count, to: &output)
             output += response.body
@@ -40,12 +35,8 @@ public enum FastCGIResponder {
     }
 
     /// Answers the single request described by this process's environment on stdout (plain CGI).
-    public static func serveCGI(handler: (TrackerRequest) -> TrackerResponse) {
-        let trackerRequest = CGIVariables.trackerRequest { name in
-            guard let value = getenv(name) else { return nil }
-            return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
-        }
-        writeCGIResponse(handler(trackerRequest))
+    public static func serveCGI(handler: (CGIParameters) -> TrackerResponse) {
+        writeCGIResponse(handler(.environment))
     }
 
     /// Writes a complete CGI response to stdout.

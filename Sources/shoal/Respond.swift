@@ -2,7 +2,6 @@ import ArgumentParser
 import Glibc
 import TrackerCore
 import TrackerFastCGI
-import TrackerStore
 
 /// The default mode: FastCGI on an inherited socket, or plain CGI.
 struct Respond: ParsableCommand {
@@ -17,21 +16,25 @@ struct Respond: ParsableCommand {
     @OptionGroup var options: TrackerOptions
 
     func run() throws {
-        let policy = try options.policy()
         if FastCGIResponder.isCGI {
-            try respondToCGI(policy: policy)
+            try respondToCGI()
             return
         }
-        if options.database == ":memory:" {
+        let resolved = try options.resolve()
+        if resolved.configuration.database == ":memory:" {
             logLine("note: ':memory:' keeps peers in this process only; other responders will not see them")
         }
-        let store = try openStoreOrExit(options)
-        let tracker = makeTracker(store: store, policy: policy)
+        let responder = Responder(configuration: resolved, readsRequestSettings: true)
+        // Keep serving if the database cannot be opened: a web server that spawns us (mod_fcgid)
+        // would only start us again and again. Requests get 503 until it is fixed.
+        if let error = responder.openBaseStore() {
+            logLine(describeOpenFailure(resolved.configuration.database, error) + " Answering 503 until then.")
+        }
         Signals.installWorkerHandlers()
-        FastCGIResponder.serve(socket: 0) { tracker.respond(to: $0) }
+        FastCGIResponder.serve(socket: 0, handler: responder.respond)
     }
 
-    private func respondToCGI(policy: Policy) throws {
+    private func respondToCGI() throws {
         guard getenv("GATEWAY_INTERFACE") != nil else {
             logLine("""
                 no FastCGI socket on file descriptor 0 and no CGI environment. \
@@ -40,16 +43,13 @@ struct Respond: ParsableCommand {
                 """)
             throw ExitCode(64)
         }
-        // A CGI request must still get an answer when the database cannot be opened.
-        let tracker: Tracker
-        do throws(SQLiteError) {
-            tracker = makeTracker(store: try SQLitePeerStore(path: options.database, busyTimeoutMilliseconds: options.busyTimeout), policy: policy)
-        } catch {
-            logLine(describeOpenFailure(options.database, error))
-            FastCGIResponder.writeCGIResponse(
-                Tracker.failureResponse(.unavailable, status: 503, retryIn: policy.retryInMinutes))
+        // A CGI request must still get an answer, even when the configuration is bad.
+        guard let resolved = try? options.resolve() else {
+            FastCGIResponder.writeCGIResponse(Tracker.failureResponse(.internalError, status: 500))
             return
         }
-        FastCGIResponder.serveCGI { tracker.respond(to: $0) }
+        // The environment holds both the request and the settings; it was read as settings already.
+        let responder = Responder(configuration: resolved, readsRequestSettings: false)
+        FastCGIResponder.serveCGI(handler: responder.respond)
     }
 }

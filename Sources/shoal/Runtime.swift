@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import TrackerConfig
 import TrackerCore
 import TrackerStore
 
@@ -11,19 +12,23 @@ func logLine(_ message: String) {
 }
 
 /// Opens the store or stops the process with one line saying what to fix.
-func openStoreOrExit(_ options: TrackerOptions) throws -> SQLitePeerStore {
+func openStoreOrExit(_ configuration: Configuration) throws -> SQLitePeerStore {
     do {
-        return try SQLitePeerStore(path: options.database, busyTimeoutMilliseconds: options.busyTimeout)
+        return try openStore(configuration)
     } catch {
-        logLine(describeOpenFailure(options.database, error))
+        logLine(describeOpenFailure(configuration.database, error))
         throw ExitCode(1)
     }
+}
+
+func openStore(_ configuration: Configuration) throws(SQLiteError) -> SQLitePeerStore {
+    try SQLitePeerStore(path: configuration.database, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
 }
 
 func describeOpenFailure(_ path: String, _ error: SQLiteError) -> String {
     let user = getpwuid(geteuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
     return "cannot use database \(path): \(error.message). "
-        + "Check that its directory exists and is writable by user \(user), or choose another --database."
+        + "Check that its directory exists and is writable by user \(user), or set another database."
 }
 
 /// The tracker as every mode runs it: the real clock and a log on stderr.

@@ -16,7 +16,7 @@ struct Shoal: ParsableCommand {
             All processes sharing one --database file form one tracker; any of them can be killed at \
             any moment without losing what was stored.
             """,
-        subcommands: [Respond.self, Serve.self],
+        subcommands: [Respond.self, Serve.self, CheckConfig.self],
         defaultSubcommand: Respond.self
     )
 }

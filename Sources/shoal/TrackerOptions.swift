@@ -1,54 +1,72 @@
 import ArgumentParser
-import TrackerCore
+import Glibc
+import TrackerConfig
 
-/// The options every way of running shares: the database and the tracker's policy.
+/// The options every command shares: the configuration file and every per-request setting.
+///
+/// Values stay strings here so that the command line, the file and the environment are parsed and
+/// checked by the same code (`Setting`), with the same one-line errors.
 struct TrackerOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The SQLite database file shared by every responder; its directory must be writable. "
-            + "Use a tmpfs path. ':memory:' keeps peers in this one process only.",
+        "A configuration file of 'name = value' lines (see shoal.conf.sample). Also SHOAL_CONFIG.",
         valueName: "path"))
-    var database: String = "/dev/shm/shoal.db"
+    var config: String?
 
-    @Option(help: ArgumentHelp("Seconds between announces that clients are told (BEP 3 'interval').", valueName: "seconds"))
-    var interval: Int = 1800
+    @Option(help: help("database")) var database: String?
+    @Option(help: help("busy-timeout")) var busyTimeout: String?
+    @Option(help: help("interval")) var interval: String?
+    @Option(help: help("interval-jitter")) var intervalJitter: String?
+    @Option(help: help("min-interval")) var minInterval: String?
+    @Option(help: help("peer-ttl-factor")) var peerTTLFactor: String?
+    @Option(name: .customLong("default-numwant"), help: help("default-numwant")) var defaultNumWant: String?
+    @Option(name: .customLong("max-numwant"), help: help("max-numwant")) var maxNumWant: String?
+    @Option(help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(help: help("trusted-proxies")) var trustedProxies: String?
+    @Option(help: help("client-address-header")) var clientAddressHeader: String?
+    @Option(name: .customLong("allow-ip-parameter"), help: help("allow-ip-parameter")) var allowIPParameter: String?
 
-    @Option(help: ArgumentHelp("Random jitter added to each interval, as a fraction of it (0 to 0.5).", valueName: "fraction"))
-    var intervalJitter: Double = 0.1
-
-    @Option(help: ArgumentHelp("The 'min interval' clients are asked to respect.", valueName: "seconds"))
-    var minInterval: Int = 900
-
-    @Option(help: ArgumentHelp(
-        "A peer silent for interval x this factor is no longer handed out, and is purged.", valueName: "factor"))
-    var peerTTLFactor: Double = 1.5
-
-    @Option(name: .customLong("default-numwant"), help: ArgumentHelp(
-        "Peers sent when the client gives no numwant.", valueName: "count"))
-    var defaultNumWant: Int = 50
-
-    @Option(name: .customLong("max-numwant"), help: ArgumentHelp(
-        "The most peers sent in one reply, whatever the client asks.", valueName: "count"))
-    var maxNumWant: Int = 200
-
-    @Option(help: ArgumentHelp("The most info_hash values one scrape may ask for.", valueName: "count"))
-    var maxScrapeHashes: Int = 64
-
-    @Option(help: ArgumentHelp(
-        "How long a request waits for another process's database lock before answering 503.",
-        valueName: "milliseconds"))
-    var busyTimeout: Int = 2000
-
-    func policy() throws -> Policy {
-        var policy = Policy()
-        policy.interval = interval
-        policy.intervalJitter = intervalJitter
-        policy.minInterval = minInterval
-        policy.peerTTLFactor = peerTTLFactor
-        policy.defaultNumWant = defaultNumWant
-        policy.maxNumWant = maxNumWant
-        policy.maxScrapeHashes = maxScrapeHashes
-        if let problem = policy.validate() { throw ValidationError(problem) }
-        if busyTimeout < 0 { throw ValidationError("--busy-timeout must not be negative (got \(busyTimeout))") }
-        return policy
+    /// (setting name, value) for every option given.
+    var commandLineSettings: [(name: String, value: String)] {
+        let given: [(String, String?)] = [
+            ("database", database), ("busy-timeout", busyTimeout), ("interval", interval),
+            ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
+            ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
+            ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
+            ("allow-ip-parameter", allowIPParameter),
+        ]
+        return given.compactMap { name, value in value.map { (name, $0) } }
     }
+
+    /// Layers file, environment and command line (plus `extra` options of one command), or stops
+    /// with one line naming the bad setting. Warnings go to the log.
+    func resolve(extra: [(name: String, value: String)] = []) throws -> ResolvedConfiguration {
+        do {
+            let resolved = try ConfigurationLoader.load(
+                commandLine: commandLineSettings + extra, configFile: config, environment: processEnvironment())
+            resolved.warnings.forEach(logLine)
+            return resolved
+        } catch {
+            logLine("configuration: \(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
+}
+
+/// `--help` for a setting's option, from the one description every source shares.
+func help(_ name: String) -> ArgumentHelp {
+    ArgumentHelp(Setting.help(name), valueName: Setting.named(name)!.valueName)
+}
+
+/// The process environment as a dictionary.
+func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var cursor = environ
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        cursor += 1
+    }
+    return result
 }

@@ -35,12 +35,12 @@ import TrackerCore
         var policy = Policy()
         #expect(policy.validate() == nil)
         policy.minInterval = 5000
-        #expect(policy.validate()?.contains("min interval") == true)
+        #expect(policy.validate()?.contains("min-interval") == true)
         policy = Policy()
         policy.defaultNumWant = 500
-        #expect(policy.validate()?.contains("default numwant") == true)
+        #expect(policy.validate()?.contains("default-numwant") == true)
         policy = Policy()
         policy.peerTTLFactor = 0.5
-        #expect(policy.validate()?.contains("TTL") == true)
+        #expect(policy.validate()?.contains("peer-ttl-factor") == true)
     }
 }

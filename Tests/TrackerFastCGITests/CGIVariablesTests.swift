@@ -22,6 +22,27 @@ import TrackerFastCGI
         #expect(request(["REMOTE_ADDR": ""]).remoteAddress == nil)
     }
 
+    @Test func forwardedHeaderIsReadOnlyWhenNamed() {
+        let variables = ["SCRIPT_NAME": "/announce", "REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9"]
+        #expect(request(variables).forwardedHeader == nil)
+        let named = CGIVariables.trackerRequest(forwardedHeader: "HTTP_X_FORWARDED_FOR") { variables[$0].map { Array($0.utf8) } }
+        #expect(named.forwardedHeader == Array("203.0.113.9".utf8))
+    }
+
+    @Test func parametersAreReadFromACStringArray() {
+        let entries = ["SCRIPT_NAME=/announce", "SHOAL_INTERVAL=600", "QUERY_STRING=a=b", "SHOAL_DATABASE=/x=y.db"]
+        var pointers: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        pointers.withUnsafeMutableBufferPointer { buffer in
+            let parameters = CGIParameters(envp: buffer.baseAddress)
+            #expect(parameters.value("QUERY_STRING") == Array("a=b".utf8))
+            #expect(parameters.value("PATH_INFO") == nil)
+            let settings = parameters.parameters(prefixed: "SHOAL_")
+            #expect(settings.map(\.name) == ["SHOAL_INTERVAL", "SHOAL_DATABASE"])
+            #expect(settings.map(\.value) == ["600", "/x=y.db"])
+        }
+    }
+
     @Test func responseHasStatusTypeAndLength() {
         let bytes = CGIVariables.responseBytes(TrackerResponse(status: 503, body: Array("d1:ai1ee".utf8)))
         #expect(String(decoding: bytes, as: UTF8.self)

@@ -12,7 +12,7 @@ import harness  # noqa: E402
 
 def pytest_configure(config):
     if not os.path.exists(harness.SHOAL):
-        raise pytest.UsageError(f"{harness.SHOAL} is missing: build with `swift build -c release` or set SHOAL_BIN")
+        raise pytest.UsageError(f"{harness.SHOAL} is missing: build with `swift build -c release` or set E2E_SHOAL_BIN")
 
 
 @pytest.fixture

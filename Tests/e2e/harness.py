@@ -12,7 +12,7 @@ import urllib.request
 import bencode
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHOAL = os.environ.get("SHOAL_BIN") or str(ROOT / ".build/release/shoal")
+SHOAL = os.environ.get("E2E_SHOAL_BIN") or str(ROOT / ".build/release/shoal")
 
 
 def free_port() -> int:

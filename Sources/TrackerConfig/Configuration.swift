@@ -1,0 +1,28 @@
+import TrackerCore
+import TrackerFastCGI
+
+/// Everything an operator can set, with its default. Filled from the sources `ConfigurationLoader`
+/// layers; every field is validated before anything serves.
+public struct Configuration: Equatable, Sendable {
+    /// The SQLite file every responder shares; on tmpfs so that it costs no disk writes.
+    public var database = "/dev/shm/shoal.db"
+    /// How long a request waits for another process's write lock before answering 503.
+    public var busyTimeoutMilliseconds = 2000
+    /// Intervals, numwant, scrape limits and client-address rules.
+    public var policy = Policy()
+    /// `shoal serve` only: where to listen, how many workers, the Unix socket's permissions.
+    public var listen = ListenAddress.tcp(host: "127.0.0.1", port: 9000)
+    public var workers: Int? = nil
+    public var socketMode: UInt32 = 0o666
+
+    public init() {}
+
+    /// The worker count `shoal serve` runs: as configured, else one per core and at least 2.
+    public func workerCount(onlineCores: Int) -> Int { workers ?? max(2, onlineCores) }
+
+    /// Problems that involve several settings at once; each names the settings involved.
+    func crossCheck() -> String? {
+        if let problem = policy.validate() { return problem }
+        return nil
+    }
+}

@@ -1,0 +1,140 @@
+import Glibc
+
+/// A configuration with the source of every value, and what was odd but harmless.
+public struct ResolvedConfiguration: Sendable {
+    public var configuration = Configuration()
+    /// Setting name to where its value came from; absent means the default.
+    public var sources: [String: ConfigurationSource] = [:]
+    /// Things worth a log line that do not stop start-up (an unknown `SHOAL_` variable).
+    public var warnings: [String] = []
+
+    public func source(of setting: Setting) -> ConfigurationSource { sources[setting.name] ?? .defaultValue }
+
+    /// Defaults that follow other settings: an unset `min-interval` is half the interval, so
+    /// that setting only `interval = 600` is valid.
+    mutating func deriveUnsetValues() {
+        if sources["min-interval"] == nil { configuration.policy.minInterval = configuration.policy.interval / 2 }
+    }
+}
+
+/// Builds the configuration from its layers. Later layers win:
+/// defaults < configuration file < environment < command line < request parameters.
+public enum ConfigurationLoader {
+    /// The environment variable naming the configuration file when `--config` is not given.
+    public static let fileVariable = "SHOAL_CONFIG"
+
+    /// - Parameters:
+    ///   - commandLine: (setting name, value) pairs from options given on the command line.
+    ///   - configFile: `--config`, if given; else `SHOAL_CONFIG` from `environment`, if set.
+    public static func load(
+        commandLine: [(name: String, value: String)], configFile: String?, environment: [String: String]
+    ) throws(ConfigurationError) -> ResolvedConfiguration {
+        var resolved = ResolvedConfiguration()
+        if let path = configFile ?? environment[fileVariable].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try applyFile(at: path, to: &resolved)
+        }
+        for (variable, value) in environment.sorted(by: { $0.key < $1.key }) where variable.hasPrefix("SHOAL_") {
+            guard variable != fileVariable else { continue }
+            guard let setting = Setting.all.first(where: { $0.environmentName == variable }) else {
+                resolved.warnings.append("ignoring environment variable \(variable): no such setting")
+                continue
+            }
+            try apply(setting, value, from: .environment(variable: variable), to: &resolved)
+        }
+        for (name, value) in commandLine {
+            guard let setting = Setting.named(name) else { preconditionFailure("no setting named \(name)") }
+            try apply(setting, value, from: .commandLine(option: name), to: &resolved)
+        }
+        resolved.deriveUnsetValues()
+        if let problem = resolved.configuration.crossCheck() { throw ConfigurationError(problem) }
+        return resolved
+    }
+
+    /// This configuration with the `SHOAL_*` parameters the web server sent with one request.
+    /// Settings that shape the process (its socket, its workers) are ignored with a warning.
+    public static func applying(
+        requestParameters: [(name: String, value: String)], to base: ResolvedConfiguration
+    ) throws(ConfigurationError) -> ResolvedConfiguration {
+        var resolved = base
+        resolved.warnings = []
+        for (name, value) in requestParameters {
+            guard name != fileVariable, let setting = Setting.all.first(where: { $0.environmentName == name }) else {
+                resolved.warnings.append("ignoring request parameter \(name): no such setting")
+                continue
+            }
+            guard setting.perRequest else {
+                resolved.warnings.append("ignoring request parameter \(name): \(setting.name) cannot be set per request")
+                continue
+            }
+            try apply(setting, value, from: .requestParameter(name: name), to: &resolved)
+        }
+        resolved.deriveUnsetValues()
+        if let problem = resolved.configuration.crossCheck() {
+            throw ConfigurationError(problem + " (with request parameters " + requestParameters.map(\.name).joined(separator: ", ") + ")")
+        }
+        return resolved
+    }
+
+    private static func apply(
+        _ setting: Setting, _ rawValue: String, from source: ConfigurationSource, to resolved: inout ResolvedConfiguration
+    ) throws(ConfigurationError) {
+        let value = rawValue.trimmingSpaces
+        if let problem = setting.apply(&resolved.configuration, value) {
+            throw ConfigurationError(setting: setting.name, value: value, source: source, problem: problem)
+        }
+        resolved.sources[setting.name] = source
+    }
+
+    /// `name = value` lines; `#` starts a comment line; blank lines are skipped. An unknown name
+    /// is an error: a typo in a file must not silently fall back to a default.
+    static func applyFile(at path: String, to resolved: inout ResolvedConfiguration) throws(ConfigurationError) {
+        let text = try readFile(path)
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(rawLine).trimmingSpaces
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let source = ConfigurationSource.file(path: path, line: index + 1)
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigurationError("\(source): expected 'name = value', got '\(line)'")
+            }
+            let name = String(line[..<equals]).trimmingSpaces
+            guard let setting = Setting.named(name) else {
+                throw ConfigurationError("\(source): unknown setting '\(name)'; `shoal check-config --help` lists them")
+            }
+            try apply(setting, String(line[line.index(after: equals)...]), from: source, to: &resolved)
+        }
+    }
+
+    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+        guard let file = fopen(path, "r") else {
+            throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count > 0 { bytes += chunk[..<count] }
+            if count < chunk.count {
+                if ferror(file) != 0 {
+                    throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
+                }
+                break
+            }
+            if bytes.count > 1 << 20 { throw ConfigurationError("configuration file \(path) is over 1 MiB") }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError("configuration file \(path) is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        let isSpace = { (c: Character) in c == " " || c == "\t" || c == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,209 @@
+import TrackerCore
+import TrackerFastCGI
+
+/// One thing an operator can configure, under one name everywhere: `name = value` in the file,
+/// `--name value` on the command line, `SHOAL_NAME` in the environment or as a request parameter.
+public struct Setting: Sendable {
+    public let name: String
+    /// What the value looks like, for `--help` and the sample file.
+    public let valueName: String
+    public let help: String
+    /// Whether the web server may set it per request (`fastcgi_param`, `SetEnv`). Settings that
+    /// shape the process itself (its socket, its workers) may not.
+    public let perRequest: Bool
+    /// Parses `value` into the configuration, or says what is wrong with it.
+    let apply: @Sendable (inout Configuration, String) -> String?
+    /// The value in effect, in the same syntax the file takes.
+    let current: @Sendable (Configuration) -> String
+
+    /// `interval-jitter` is `SHOAL_INTERVAL_JITTER`.
+    public var environmentName: String {
+        "SHOAL_" + String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+    }
+
+    public func currentValue(in configuration: Configuration) -> String { current(configuration) }
+}
+
+extension Setting {
+    /// Every setting, in the order `check-config` and the sample file list them.
+    public static let all: [Setting] = [
+        Setting(
+            name: "database", valueName: "path",
+            help: "The SQLite file every responder shares. Its directory must be writable; use tmpfs "
+                + "(/dev/shm, /run). ':memory:' keeps peers in one process only.",
+            perRequest: true,
+            apply: { config, value in
+                guard !value.isEmpty else { return "give a file path, e.g. /dev/shm/shoal.db" }
+                config.database = value
+                return nil
+            },
+            current: { $0.database }),
+        integer(
+            "busy-timeout", unit: "milliseconds", range: 0...60_000,
+            help: "How long a request waits for another process's database lock before answering 503.",
+            get: { $0.busyTimeoutMilliseconds }, set: { $0.busyTimeoutMilliseconds = $1 }),
+        integer(
+            "interval", unit: "seconds", range: 1...86_400,
+            help: "Seconds between announces that clients are told (BEP 3 'interval').",
+            get: { $0.policy.interval }, set: { $0.policy.interval = $1 }),
+        decimal(
+            "interval-jitter", range: 0...0.5,
+            help: "Random spread of each interval, as a fraction of it, so clients do not announce in lockstep.",
+            get: { $0.policy.intervalJitter }, set: { $0.policy.intervalJitter = $1 }),
+        integer(
+            "min-interval", unit: "seconds", range: 0...86_400,
+            help: "The 'min interval' clients are asked to respect; at most the interval. Default: half the interval.",
+            get: { $0.policy.minInterval }, set: { $0.policy.minInterval = $1 }),
+        decimal(
+            "peer-ttl-factor", range: 1...100,
+            help: "A peer silent for interval x this factor is no longer handed out, and is purged.",
+            get: { $0.policy.peerTTLFactor }, set: { $0.policy.peerTTLFactor = $1 }),
+        integer(
+            "default-numwant", unit: "count", range: 0...10_000,
+            help: "Peers sent when the client gives no numwant.",
+            get: { $0.policy.defaultNumWant }, set: { $0.policy.defaultNumWant = $1 }),
+        integer(
+            "max-numwant", unit: "count", range: 0...10_000,
+            help: "The most peers sent in one reply, whatever the client asks.",
+            get: { $0.policy.maxNumWant }, set: { $0.policy.maxNumWant = $1 }),
+        integer(
+            "max-scrape-hashes", unit: "count", range: 1...1_000,
+            help: "The most info_hash values one scrape may ask for.",
+            get: { $0.policy.maxScrapeHashes }, set: { $0.policy.maxScrapeHashes = $1 }),
+        Setting(
+            name: "trusted-proxies", valueName: "networks",
+            help: "Proxies (CIDR, comma-separated, IPv4 or IPv6) whose client-address-header is believed. "
+                + "Empty (the default): REMOTE_ADDR is the client.",
+            perRequest: true,
+            apply: { config, value in
+                var networks: [IPNetwork] = []
+                for item in value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
+                    guard let network = IPNetwork(String(item)) else {
+                        return "'\(item)' is not an address or CIDR network like 10.0.0.0/8 or fd00::/8 "
+                            + "(host bits must be zero)"
+                    }
+                    networks.append(network)
+                }
+                config.policy.clientAddress.trustedProxies = networks
+                return nil
+            },
+            current: { $0.policy.clientAddress.trustedProxies.map(\.description).joined(separator: ", ") }),
+        Setting(
+            name: "client-address-header", valueName: "header",
+            help: "The header trusted proxies name the client in: "
+                + ForwardedHeader.allCases.map(\.rawValue).joined(separator: ", ")
+                + ". For X-Forwarded-For the right-most untrusted address is the client.",
+            perRequest: true,
+            apply: { config, value in
+                guard let header = ForwardedHeader(rawValue: value.lowercased()) else {
+                    return "use one of " + ForwardedHeader.allCases.map(\.rawValue).joined(separator: ", ")
+                }
+                config.policy.clientAddress.header = header
+                return nil
+            },
+            current: { $0.policy.clientAddress.header.rawValue }),
+        boolean(
+            "allow-ip-parameter",
+            help: "Honour the announce 'ip' parameter, and only from trusted proxies or local networks "
+                + "(loopback, RFC 1918, ULA, link-local).",
+            get: { $0.policy.clientAddress.allowsIPParameter }, set: { $0.policy.clientAddress.allowsIPParameter = $1 }),
+        Setting(
+            name: "listen", valueName: "address",
+            help: "Where to listen (shoal serve): unix:/path/to.sock, 127.0.0.1:9000, [::1]:9000 or :9000.",
+            perRequest: false,
+            apply: { config, value in
+                guard let address = ListenAddress(value) else {
+                    return "use unix:/path, host:port, [ipv6]:port or :port"
+                }
+                config.listen = address
+                return nil
+            },
+            current: { $0.listen.description }),
+        Setting(
+            name: "workers", valueName: "count",
+            help: "Worker processes (shoal serve); 'auto' (the default) is one per CPU core, at least 2.",
+            perRequest: false,
+            apply: { config, value in
+                if value == "auto" {
+                    config.workers = nil
+                    return nil
+                }
+                guard let count = Int(value), (1...1024).contains(count) else {
+                    return "use a whole number from 1 to 1024, or auto"
+                }
+                config.workers = count
+                return nil
+            },
+            current: { $0.workers.map(String.init) ?? "auto" }),
+        Setting(
+            name: "socket-mode", valueName: "mode",
+            help: "Permissions of the Unix socket file (shoal serve), in octal; the web server's user must "
+                + "be able to connect.",
+            perRequest: false,
+            apply: { config, value in
+                guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
+                    return "use octal permissions like 660"
+                }
+                config.socketMode = mode
+                return nil
+            },
+            current: { String($0.socketMode, radix: 8) }),
+    ]
+
+    public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+
+    /// The `--help` text for a setting's command-line option.
+    public static func help(_ name: String) -> String {
+        guard let setting = named(name) else { preconditionFailure("no setting named \(name)") }
+        return "\(setting.help) (\(setting.environmentName))"
+    }
+
+    private static func integer(
+        _ name: String, unit: String, range: ClosedRange<Int>, help: String,
+        get: @escaping @Sendable (Configuration) -> Int, set: @escaping @Sendable (inout Configuration, Int) -> Void
+    ) -> Setting {
+        Setting(
+            name: name, valueName: unit, help: help, perRequest: true,
+            apply: { config, value in
+                guard let number = Int(value), range.contains(number) else {
+                    return "use a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)"
+                }
+                set(&config, number)
+                return nil
+            },
+            current: { String(get($0)) })
+    }
+
+    private static func decimal(
+        _ name: String, range: ClosedRange<Double>, help: String,
+        get: @escaping @Sendable (Configuration) -> Double, set: @escaping @Sendable (inout Configuration, Double) -> Void
+    ) -> Setting {
+        Setting(
+            name: name, valueName: "number", help: help, perRequest: true,
+            apply: { config, value in
+                guard let number = Double(value), range.contains(number) else {
+                    return "use a number from \(range.lowerBound) to \(range.upperBound)"
+                }
+                set(&config, number)
+                return nil
+            },
+            current: { String(get($0)) })
+    }
+
+    private static func boolean(
+        _ name: String, help: String,
+        get: @escaping @Sendable (Configuration) -> Bool, set: @escaping @Sendable (inout Configuration, Bool) -> Void
+    ) -> Setting {
+        Setting(
+            name: name, valueName: "yes|no", help: help, perRequest: true,
+            apply: { config, value in
+                switch value.lowercased() {
+                case "yes", "true", "on", "1": set(&config, true)
+                case "no", "false", "off", "0": set(&config, false)
+                default: return "use yes or no"
+                }
+                return nil
+            },
+            current: { get($0) ? "yes" : "no" })
+    }
+}

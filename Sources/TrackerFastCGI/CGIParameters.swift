@@ -1,0 +1,34 @@
+import CFastCGI
+import Glibc
+
+/// The `NAME=value` parameters of one request: FastCGI params, or a CGI process's environment.
+/// Both are the same C array of strings, so one type reads both.
+public struct CGIParameters {
+    private let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+
+    public init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) { self.envp = envp }
+
+    /// This process's environment, for plain CGI.
+    public static var environment: CGIParameters { CGIParameters(envp: environ) }
+
+    /// The raw bytes of one parameter, or nil when the web server did not send it.
+    public func value(_ name: String) -> [UInt8]? {
+        guard let envp, let value = FCGX_GetParam(name, envp) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+    }
+
+    /// Every parameter whose name starts with `prefix`, in the order sent. One pass over the array;
+    /// most requests carry none, and then nothing is allocated.
+    public func parameters(prefixed prefix: StaticString) -> [(name: String, value: String)] {
+        guard var cursor = envp else { return [] }
+        var found: [(name: String, value: String)] = []
+        while let entry = cursor.pointee {
+            if strncmp(entry, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0, let equals = strchr(entry, 0x3d) {
+                let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
+                found.append((name, String(cString: equals + 1)))
+            }
+            cursor += 1
+        }
+        return found
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Glibc
+import TrackerConfig
+
+/// Validates the configuration without serving, for deploy scripts and `ExecStartPre=`.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the configuration and the database, print the settings in effect, and exit.",
+        discussion: """
+            Settings are read from the configuration file (--config or SHOAL_CONFIG), then the \
+            environment (SHOAL_*), then the command line; each later source wins. A web server may \
+            also send SHOAL_* parameters with each request (fastcgi_param, SetEnv), which win over \
+            all of these for that request. Exits 0 when everything can be used, 78 for a bad \
+            setting, 1 when the database cannot be opened.
+            """
+    )
+
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var options: TrackerOptions
+
+    func run() throws {
+        let resolved = try options.resolve(extra: server.commandLineSettings)
+        let width = Setting.all.map(\.name.count).max() ?? 0
+        for setting in Setting.all {
+            let padded = setting.name + String(repeating: " ", count: width - setting.name.count)
+            print("\(padded) = \(setting.currentValue(in: resolved.configuration))  # \(resolved.source(of: setting))")
+        }
+        _ = try openStoreOrExit(resolved.configuration)
+        print("configuration OK; database \(resolved.configuration.database) is usable")
+    }
+}

@@ -25,9 +25,12 @@ struct Respond: ParsableCommand {
             logLine("note: ':memory:' keeps peers in this process only; other responders will not see them")
         }
         let responder = Responder(configuration: resolved, readsRequestSettings: true)
-        // Keep serving if the database cannot be opened: a web server that spawns us (mod_fcgid)
-        // would only start us again and again. Requests get 503 until it is fixed.
-        if let error = responder.openBaseStore() {
+        // A database the operator named is opened now, so that a problem shows at start-up. The
+        // default one is opened on first use: requests may name their own (SHOAL_DATABASE sent by
+        // the web server), and then the default is never created. Either way a broken database
+        // does not stop the process: a web server that spawns us (mod_fcgid) would only start us
+        // again and again. Requests get 503 until it is fixed.
+        if resolved.sources["database"] != nil, let error = responder.openBaseStore() {
             logLine(describeOpenFailure(resolved.configuration.database, error) + " Answering 503 until then.")
         }
         Signals.installWorkerHandlers()

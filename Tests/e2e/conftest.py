@@ -25,15 +25,33 @@ def workdir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def tracker(workdir):
-    """shoal serve (2 workers, TCP loopback) behind a real nginx; yields the nginx."""
-    if shutil.which("nginx") is None:
-        pytest.fail("nginx is not installed: `make test` installs it")
-    shoal = harness.Shoal(workdir)
-    nginx = harness.Nginx(workdir, shoal.upstream)
-    nginx.shoal = shoal
-    yield nginx
-    nginx.stop()
-    assert shoal.stop() == 0, shoal.output()
-    assert "[alert]" not in nginx.error_log() and "[emerg]" not in nginx.error_log(), nginx.error_log()
+def start_setup(name, workdir):
+    needed = "nginx" if name == "nginx" else "apache2"
+    if shutil.which(needed) is None:
+        pytest.fail(f"{needed} is not installed: `make test` installs it")
+    return harness.Setup(name, workdir)
+
+
+def check_error_log(setup):
+    log = setup.error_log()
+    for bad in ("[alert]", "[emerg]", ":error]", ":crit]"):
+        assert bad not in log, log
+
+
+@pytest.fixture(params=harness.SETUPS)
+def tracker(request, workdir):
+    """Shoal deployed one way (nginx + shoal serve, Apache mod_fcgid, ... plain CGI); every test
+    that uses this runs once per setup."""
+    setup = start_setup(request.param, workdir)
+    yield setup
+    setup.stop()
+    check_error_log(setup)
+
+
+@pytest.fixture(params=["nginx", "apache-fcgid"])
+def client_tracker(request, workdir):
+    """The setups real BitTorrent clients are run against: nginx and Apache."""
+    setup = start_setup(request.param, workdir)
+    yield setup
+    setup.stop()
+    check_error_log(setup)

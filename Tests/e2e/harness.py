@@ -1,6 +1,7 @@
 """Starts the real pieces (shoal, nginx) on loopback for the end-to-end tests."""
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -154,3 +155,130 @@ def scrape(base_url: str, *hashes: bytes):
 
 def compact_ports(packed: bytes, size=6):
     return {int.from_bytes(packed[i + size - 2:i + size], "big") for i in range(0, len(packed), size)}
+
+
+APACHE_MODULES = "/usr/lib/apache2/modules"
+
+
+class Apache:
+    """A real Apache from Debian running one of the snippets in apache/, as an operator would.
+
+    Only the server-wide part (modules, ports, user) is written here; everything tracker-specific
+    comes from the file in apache/ that `site` names, included unchanged."""
+
+    def __init__(self, workdir: pathlib.Path, site: str, defines: dict, docroot: pathlib.Path = None):
+        self.port = free_port()
+        self.rundir = workdir / f"apache-{self.port}"
+        (self.rundir / "fcgid").mkdir(parents=True)
+        docroot = docroot or (self.rundir / "htdocs")
+        docroot.mkdir(parents=True, exist_ok=True)
+        as_root = os.geteuid() == 0
+        if as_root:
+            shutil.chown(self.rundir / "fcgid", "www-data", "www-data")
+        modules = ["mpm_prefork", "authz_core", "mime", "alias", "env", "rewrite", "fcgid", "proxy", "proxy_fcgi",
+                   "cgi"]
+        listen = [f"Listen 127.0.0.1:{self.port}"] + ([f"Listen [::1]:{self.port}"] if has_ipv6_loopback() else [])
+        lines = [
+            f"ServerRoot {self.rundir}",
+            f"PidFile {self.rundir}/httpd.pid",
+            *listen,
+            "ServerName 127.0.0.1",
+            f"ErrorLog {self.rundir}/error.log",
+            "LogLevel warn",
+            *[f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so" for m in modules],
+            *(["User www-data", "Group www-data"] if as_root else []),
+            "StartServers 4", "MinSpareServers 4", "MaxSpareServers 16", "MaxRequestWorkers 64",
+            "TypesConfig /etc/mime.types",
+            f"DocumentRoot {docroot}",
+            f"<Directory {docroot}>", "    AllowOverride FileInfo Options", "    Require all granted", "</Directory>",
+            f"FcgidIPCDir {self.rundir}/fcgid",
+            f"FcgidProcessTableFile {self.rundir}/fcgid/shm",
+            *[f"Define {name} {self.port if value == '@PORT@' else value}" for name, value in defines.items()],
+            *([f"Include {ROOT}/apache/{site}"] if site else []),
+        ]
+        self.config = self.rundir / "httpd.conf"
+        self.config.write_text("\n".join(lines) + "\n")
+        # Its own session: on shutdown mod_fcgid signals its whole process group, which would include us.
+        self.process = subprocess.Popen(["apache2", "-f", str(self.config), "-D", "FOREGROUND"], start_new_session=True)
+        wait_until(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, what="apache")
+        if self.process.poll() is not None:
+            raise RuntimeError("apache did not start: " + self.error_log())
+
+    def url(self, path: str, host="127.0.0.1") -> str:
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}{path}"
+
+    def error_log(self) -> str:
+        path = self.rundir / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def writable_database_dir(workdir: pathlib.Path) -> pathlib.Path:
+    """A directory the web server's user can create the database in (Apache runs it as www-data)."""
+    path = workdir / "db"
+    path.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(path, "www-data", "www-data")
+    return path
+
+
+class Setup:
+    """One way of deploying Shoal, started on loopback: a web server, and `shoal serve` if it needs one.
+
+    `name` is one of SETUPS. The object offers url(), error_log() and stop()."""
+
+    def __init__(self, name: str, workdir: pathlib.Path):
+        self.name = name
+        self.shoal = None
+        self.database = str(writable_database_dir(workdir) / "peers.db")
+        self.prefix = ""
+        if name == "nginx":
+            self.shoal = Shoal(workdir, database=self.database)
+            self.server = Nginx(workdir, self.shoal.upstream)
+        elif name == "apache-fcgid":
+            self.server = Apache(workdir, "shoal-fcgid.conf", {"SHOAL_BINARY": SHOAL, "SHOAL_DATABASE": self.database})
+        elif name == "apache-vhost":
+            self.server = Apache(workdir, "shoal-vhost.conf",
+                                 {"SHOAL_BINARY": SHOAL, "SHOAL_DATABASE": self.database, "SHOAL_PORT": "@PORT@"})
+        elif name == "apache-htaccess":
+            docroot = workdir / "public_html"
+            tracker_dir = docroot / "tracker"
+            tracker_dir.mkdir(parents=True)
+            os.symlink(SHOAL, tracker_dir / "shoal.fcgi")
+            htaccess = (ROOT / "apache/shoal.htaccess").read_text()
+            htaccess = htaccess.replace("/dev/shm/shoal-tracker.db", self.database)
+            assert self.database in htaccess, "the sample .htaccess no longer sets SHOAL_DATABASE"
+            (tracker_dir / ".htaccess").write_text(htaccess)
+            self.server = Apache(workdir, None, {}, docroot=docroot)
+            self.prefix = "/tracker"
+        elif name == "apache-proxy-fcgi":
+            socket_path = workdir / "fcgi.sock"
+            self.shoal = Shoal(workdir, listen=f"unix:{socket_path}", database=self.database)
+            self.server = Apache(workdir, "shoal-proxy-fcgi.conf", {"SHOAL_SOCKET": str(socket_path)})
+        elif name == "apache-cgi":
+            self.server = Apache(workdir, "shoal-cgi.conf", {"SHOAL_BINARY": SHOAL, "SHOAL_DATABASE": self.database})
+        else:
+            raise ValueError(name)
+
+    def url(self, path: str, host="127.0.0.1") -> str:
+        return self.server.url(self.prefix + path, host)
+
+    def error_log(self) -> str:
+        return self.server.error_log()
+
+    def stop(self):
+        self.server.stop()
+        if self.shoal is not None:
+            assert self.shoal.stop() == 0, self.shoal.output()
+
+
+SETUPS = ["nginx", "apache-fcgid", "apache-vhost", "apache-htaccess", "apache-proxy-fcgi", "apache-cgi"]

@@ -30,8 +30,9 @@ def aria2(args, log):
 
 
 @pytest.fixture
-def swarm(tracker, workdir):
+def swarm(client_tracker, workdir):
     """A 3 MiB file seeded by aria2 through the tracker; yields (torrent, info_hash, original)."""
+    tracker = client_tracker
     if shutil.which("aria2c") is None:
         pytest.fail("aria2c is not installed: `make test` installs it")
     seed_dir = workdir / "seed"

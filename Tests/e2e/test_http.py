@@ -1,4 +1,4 @@
-"""Announce and scrape over HTTP through a real nginx and `shoal serve`."""
+"""Announce and scrape over HTTP through every deployment: nginx, Apache (mod_fcgid, .htaccess, mod_proxy_fcgi) and plain CGI."""
 import os
 import urllib.parse
 
@@ -99,8 +99,11 @@ BAD_ANNOUNCES = [
 def test_bad_announces_get_a_failure_reason_and_change_nothing(tracker, query, reason):
     announce(base(tracker), b"\xee" * 20, SEEDER, 7400, left=0)
     status, body = get(tracker.url(f"/announce?{query}"))
-    assert status == 200
-    assert bencode.decode(body) == {b"failure reason": reason.encode()}
+    if status == 414 and tracker.name.startswith("apache"):
+        assert reason == "query string too long"  # Apache's LimitRequestLine (8190) refused it first
+    else:
+        assert status == 200
+        assert bencode.decode(body) == {b"failure reason": reason.encode()}
     assert scrape(base(tracker), b"\xee" * 20)[b"files"][b"\xee" * 20][b"complete"] == 1
 
 
@@ -115,4 +118,6 @@ def test_bad_scrapes_and_wrong_paths(tracker):
     for path in ("/", "/stats", "/announce/extra", "/favicon.ico"):
         status, body = get(tracker.url(path))
         assert status == 404, path
-        assert b"failure reason" in bencode.decode(body)
+        # A drop-in leaves other paths to the site (the web server's own 404); shoal's is bencoded.
+        if body.startswith(b"d"):
+            assert b"failure reason" in bencode.decode(body)

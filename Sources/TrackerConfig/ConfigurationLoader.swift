@@ -10,10 +10,15 @@ public struct ResolvedConfiguration: Sendable {
 
     public func source(of setting: Setting) -> ConfigurationSource { sources[setting.name] ?? .defaultValue }
 
-    /// Defaults that follow other settings: an unset `min-interval` is half the interval, so
-    /// that setting only `interval = 600` is valid.
+    /// Defaults that follow other settings, so that setting only `interval = 600` or
+    /// `max-numwant = 30` is valid: an unset `min-interval` is half the interval, and an unset
+    /// `default-numwant` is at most `max-numwant`.
     mutating func deriveUnsetValues() {
+        let defaults = Configuration()
         if sources["min-interval"] == nil { configuration.policy.minInterval = configuration.policy.interval / 2 }
+        if sources["default-numwant"] == nil {
+            configuration.policy.defaultNumWant = min(defaults.policy.defaultNumWant, configuration.policy.maxNumWant)
+        }
     }
 }
 

@@ -60,7 +60,7 @@ extension Setting {
             get: { $0.policy.peerTTLFactor }, set: { $0.policy.peerTTLFactor = $1 }),
         integer(
             "default-numwant", unit: "count", range: 0...10_000,
-            help: "Peers sent when the client gives no numwant.",
+            help: "Peers sent when the client gives no numwant; at most max-numwant.",
             get: { $0.policy.defaultNumWant }, set: { $0.policy.defaultNumWant = $1 }),
         integer(
             "max-numwant", unit: "count", range: 0...10_000,

@@ -143,3 +143,37 @@ import TrackerCore
         }
     }
 }
+
+@Suite struct SampleFileTests {
+    /// shoal.conf.sample at the top of the repository.
+    static let samplePath: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path + "/shoal.conf.sample"
+    }()
+
+    @Test func sampleListsEverySettingWithItsDefault() throws {
+        guard let file = fopen(Self.samplePath, "r") else {
+            Issue.record("cannot read \(Self.samplePath)")
+            return
+        }
+        defer { fclose(file) }
+        var lines: [String] = []
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), file) != nil { lines.append(String(cString: buffer)) }
+        // Uncommenting every `# name = value` line must give exactly the defaults.
+        let settingLines = lines.filter { line in Setting.all.contains { line.hasPrefix("# \($0.name) =") } }
+        #expect(Set(settingLines.map { $0.dropFirst(2).split(separator: " ")[0] }) == Set(Setting.all.map { Substring($0.name) }))
+        var template = Array("/tmp/shoal-sample-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        let text = settingLines.map { String($0.dropFirst(2)) }.joined()
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        let path = String(cString: template)
+        defer { unlink(path) }
+        let resolved = try ConfigurationLoader.load(commandLine: [], configFile: path, environment: [:])
+        #expect(resolved.configuration == Configuration())
+        // The whole sample, comments included, is a valid file as it stands.
+        _ = try ConfigurationLoader.load(commandLine: [], configFile: Self.samplePath, environment: [:])
+    }
+}

@@ -51,7 +51,7 @@ def port_open(host: str, port: int) -> bool:
 class Shoal:
     """`shoal serve` on a loopback TCP port or a Unix socket."""
 
-    def __init__(self, workdir: pathlib.Path, workers=2, listen=None, database=None, extra=()):
+    def __init__(self, workdir: pathlib.Path, workers=2, listen=None, database=None, extra=(), env=None):
         self.workdir = workdir
         self.database = database or str(workdir / "peers.db")
         self.listen = listen or f"127.0.0.1:{free_port()}"
@@ -59,7 +59,7 @@ class Shoal:
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [SHOAL, "serve", "--listen", self.listen, "--workers", str(workers), "--database", self.database, *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if self.listen.startswith("unix:"):
             path = self.listen[5:]
             wait_until(lambda: os.path.exists(path) or self.process.poll() is not None, what="shoal socket")
@@ -94,13 +94,25 @@ class Shoal:
 
 
 class Nginx:
-    """A real nginx from Debian, configured by scripts/nginx-config.sh like `make run`."""
+    """A real nginx from Debian, configured by scripts/nginx-config.sh like `make run`, or with
+    `site` (a server block in nginx/, edited by the caller's `edit`) as the whole http { }."""
 
-    def __init__(self, workdir: pathlib.Path, upstream: str):
+    def __init__(self, workdir: pathlib.Path, upstream: str, site: str = None, edit=None):
         self.rundir = workdir / f"nginx-{free_port()}"
         self.port = free_port()
         subprocess.run([str(ROOT / "scripts/nginx-config.sh"), str(self.rundir), str(self.port), upstream],
                        check=True)
+        if site:
+            text = (ROOT / "nginx" / site).read_text()
+            text = text.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+            text = text.replace("listen [::]:80;", f"listen [::1]:{self.port};" if has_ipv6_loopback() else "")
+            text = text.replace("server unix:/run/shoal/fcgi.sock;", f"server {upstream};")
+            text = edit(text) if edit else text
+            (self.rundir / "site.conf").write_text(text)
+            config = (self.rundir / "nginx.conf").read_text()
+            http_start = config.index("@UPSTREAM_BLOCK@") if "@UPSTREAM_BLOCK@" in config else config.index("    server {")
+            config = config[:http_start] + f"    include {self.rundir}/site.conf;\n}}\n"
+            (self.rundir / "nginx.conf").write_text(config)
         self.process = subprocess.Popen(["nginx", "-p", str(self.rundir), "-c", str(self.rundir / "nginx.conf"),
                                          "-e", str(self.rundir / "error.log")])
         wait_until(lambda: port_open("127.0.0.1", self.port) or self.process.poll() is not None, what="nginx")
@@ -282,3 +294,9 @@ class Setup:
 
 
 SETUPS = ["nginx", "apache-fcgid", "apache-vhost", "apache-htaccess", "apache-proxy-fcgi", "apache-cgi"]
+
+
+def child_pids_named(name: str):
+    """PIDs of running processes whose command name is `name`."""
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split()}

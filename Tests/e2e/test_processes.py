@@ -187,3 +187,33 @@ def test_fastcgi_on_inherited_socket(workdir):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
+
+
+def test_mod_fcgid_spawns_several_responders_under_load_and_loses_nothing(workdir):
+    """Apache's mod_fcgid (apache/shoal-fcgid.conf) starts and manages the responders itself."""
+    if shutil.which("apache2") is None:
+        pytest.fail("apache2 is not installed: `make test` installs it")
+    setup = harness.Setup("apache-fcgid", workdir)
+    torrents = [bytes([0x60 + t]) * 20 for t in range(5)]
+    requests = 600
+    responders = set()
+
+    def one(n):
+        query = harness.announce_query(torrents[n % 5], peer_id(n), 10000 + n, left=n % 3, numwant=20)
+        status, body = get(setup.url(f"/announce?{query}"))
+        if n % 50 == 0:
+            responders.update(harness.child_pids_named("shoal"))
+        return status, bencode.decode(body) if body.startswith(b"d") else body
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(one, range(requests)))
+        failures = [r for r in results if r[0] != 200 or b"failure reason" in r[1]]
+        assert not failures, failures[:3]
+        assert len(responders) >= 2, responders
+        assert rows(setup.database, "SELECT count(*) FROM peers") == requests
+        assert rows(setup.database, "PRAGMA integrity_check") == "ok"
+        assert rows(setup.database, "SELECT sum(seeders) + sum(leechers) FROM torrents") == requests
+    finally:
+        setup.stop()
+    assert ":error]" not in setup.error_log(), setup.error_log()

@@ -8,7 +8,9 @@ struct Serve: ParsableCommand {
         abstract: "Listen on a socket and answer FastCGI with a pool of worker processes.",
         discussion: """
             Point nginx's fastcgi_pass (or Apache's mod_proxy_fcgi) at the listen address. \
-            A worker that dies is replaced; SIGTERM or SIGINT stops the pool cleanly.
+            A worker that dies is replaced; SIGTERM or SIGINT stops the pool cleanly. Under systemd \
+            socket activation (a .socket unit, LISTEN_FDS) the pool serves the socket systemd \
+            passed instead of opening its own.
             """
     )
 
@@ -24,15 +26,23 @@ struct Serve: ParsableCommand {
             throw ExitCode(78)
         }
         let socket: Int32
+        let activated: Bool
         do {
-            socket = try Listener.open(configuration.listen, unixMode: mode_t(configuration.socketMode))
+            if let inherited = try SocketActivation.inheritedListener() {
+                socket = inherited
+                activated = true
+            } else {
+                socket = try Listener.open(configuration.listen, unixMode: mode_t(configuration.socketMode))
+                activated = false
+            }
         } catch {
             logLine(error.description)
             throw ExitCode(1)
         }
+        let place = activated ? "the socket systemd passed (listen is ignored)" : "\(configuration.listen)"
         // Open once here so a bad database stops start-up with one clear line, not N workers dying.
         _ = try openStoreOrExit(configuration)
-        logLine("serving FastCGI on \(configuration.listen) with \(workers) workers, database \(configuration.database)")
+        logLine("serving FastCGI on \(place) with \(workers) workers, database \(configuration.database)")
         PreforkServer.run(workers: workers, log: logLine) {
             let responder = Responder(configuration: resolved, readsRequestSettings: true)
             if let error = responder.openBaseStore() {
@@ -41,7 +51,8 @@ struct Serve: ParsableCommand {
             }
             FastCGIResponder.serve(socket: socket, handler: responder.respond)
         }
-        if case .unix(let path) = configuration.listen { unlink(path) }
+        // A socket systemd opened is systemd's to remove.
+        if !activated, case .unix(let path) = configuration.listen { unlink(path) }
         logLine("stopped")
     }
 }

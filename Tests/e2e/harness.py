@@ -106,7 +106,7 @@ class Nginx:
             text = (ROOT / "nginx" / site).read_text()
             text = text.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
             text = text.replace("listen [::]:80;", f"listen [::1]:{self.port};" if has_ipv6_loopback() else "")
-            text = text.replace("server unix:/run/shoal/fcgi.sock;", f"server {upstream};")
+            text = text.replace("server unix:/run/shoal.sock;", f"server {upstream};")
             text = edit(text) if edit else text
             (self.rundir / "site.conf").write_text(text)
             config = (self.rundir / "nginx.conf").read_text()

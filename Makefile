@@ -6,7 +6,7 @@ RUN_DEPS = nginx
 BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
 TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd
 
-.PHONY: all build release deps run test unit-test e2e-test bench schema clean
+.PHONY: all build release static deps run test unit-test e2e-test bench schema clean
 
 all: build
 
@@ -18,6 +18,11 @@ build: deps
 
 release: deps
 	swift build -c release
+
+# A binary with the Swift runtime linked in, for servers without the toolchain (Apache shared hosting):
+# .build/static/release/shoal needs only libfcgi0ldbl, libsqlite3-0 and libstdc++6.
+static: deps
+	swift build -c release --static-swift-stdlib --scratch-path .build/static
 
 run: release
 	PORT=$(PORT) WORKERS=$(WORKERS) scripts/run.sh

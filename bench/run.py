@@ -49,7 +49,9 @@ def parse_args():
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--upstream-keepalive", type=int, default=0,
                    help="nginx keeps this many idle FastCGI connections open (fastcgi_keep_conn); 0: off")
-    p.add_argument("--targets", default="opentracker,ceiling,shoal", help="comma-separated subset to run")
+    p.add_argument("--targets", default="opentracker,ceiling,shoal",
+                   help="comma-separated, run in this order: opentracker, ceiling, shoal (nginx + shoal serve), "
+                        "apache-fcgid, apache-proxy-fcgi, apache-cgi (default opentracker,ceiling,shoal)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
@@ -238,6 +240,21 @@ def start_shoal(args, directory, hashes, database=None):
     return target
 
 
+def apache_starter(setup_name):
+    """Shoal deployed under Apache exactly as the end-to-end tests run it (apache/*.conf)."""
+    def start(args, directory, hashes):
+        sys.path.insert(0, str(ROOT / "Tests/e2e"))
+        import harness
+        harness.SHOAL = args.shoal
+        setup = harness.Setup(setup_name, directory)
+        # A `shoal serve` pool (mod_proxy_fcgi) is not below Apache: measure it too.
+        roots = [setup.server.process] + ([setup.shoal.process] if setup.shoal else [])
+        target = Target(setup_name, setup.server.port, roots, lambda: None)
+        target.database = setup.database
+        return target
+    return start
+
+
 # ---------------------------------------------------------------- measuring
 
 def wrk(args, port, requests_file, seconds, mode, offset=0):
@@ -297,6 +314,9 @@ def report(results):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
+        for other in (name for name in results if name.startswith("apache")):
+            print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
+                  f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
 
 
 def fill_database(path, args, hashes, peers):
@@ -341,6 +361,7 @@ def main():
     for tool in ("wrk", "nginx", "cc"):
         if shutil.which(tool) is None:
             sys.exit(f"bench: {tool} is missing; `make bench` installs what it needs")
+    args.shoal = os.path.abspath(args.shoal)  # Apache resolves a relative FcgidWrapper from its ServerRoot
     if not os.path.exists(args.shoal):
         sys.exit(f"bench: {args.shoal} is missing; build with `swift build -c release`")
     directory = pathlib.Path(tempfile.mkdtemp(prefix="shoal-bench-", dir="/dev/shm"))
@@ -357,7 +378,8 @@ def main():
         if args.scale:
             run_scale(args, directory, hashes, requests_file)
             return
-        starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "shoal": start_shoal}
+        starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "shoal": start_shoal,
+                    **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}
         results = {}
         for name in args.targets.split(","):
             target = starters[name](args, directory, hashes)
@@ -365,9 +387,9 @@ def main():
                 filled = prefill(args, target, requests_file)
                 print(f"{name}: prefilled with {filled} announces", flush=True)
                 results[name] = measure(args, target, measured_file)
-                if name == "shoal":
+                if hasattr(target, "database"):
                     peers, per_peer = database_bytes_per_peer(target.database)
-                    print(f"shoal: {peers} peers stored, {per_peer:.0f} database bytes per peer", flush=True)
+                    print(f"{name}: {peers} peers stored, {per_peer:.0f} database bytes per peer", flush=True)
             finally:
                 target.stop()
         report(results)

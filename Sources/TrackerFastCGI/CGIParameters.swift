@@ -1,18 +1,28 @@
 import CFastCGI
 import Glibc
 
-/// The `NAME=value` parameters of one request: FastCGI params, or a CGI process's environment.
-/// Both are the same C array of strings, so one type reads both.
+/// The parameters of one request: a C array of `NAME=value` strings (libfcgi's params, or a CGI
+/// process's environment), or the FCGI_PARAMS stream Shoal's own connection loop read.
 public struct CGIParameters {
     private let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    private let stream: FastCGIParams?
 
-    public init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) { self.envp = envp }
+    public init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        self.envp = envp
+        stream = nil
+    }
+
+    init(stream: FastCGIParams) {
+        envp = nil
+        self.stream = stream
+    }
 
     /// This process's environment, for plain CGI.
     public static var environment: CGIParameters { CGIParameters(envp: environ) }
 
     /// The raw bytes of one parameter, or nil when the web server did not send it.
     public func value(_ name: String) -> [UInt8]? {
+        if let stream { return stream.value(name) }
         guard let envp, let value = FCGX_GetParam(name, envp) else { return nil }
         return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
     }
@@ -20,6 +30,7 @@ public struct CGIParameters {
     /// Every parameter whose name starts with `prefix`, in the order sent. One pass over the array;
     /// most requests carry none, and then nothing is allocated.
     public func parameters(prefixed prefix: StaticString) -> [(name: String, value: String)] {
+        if let stream { return stream.parameters(prefixed: prefix) }
         guard var cursor = envp else { return [] }
         var found: [(name: String, value: String)] = []
         while let entry = cursor.pointee {

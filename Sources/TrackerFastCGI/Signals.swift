@@ -1,8 +1,7 @@
-import CFastCGI
 import Glibc
 
-/// Signal handling for the supervisor and its workers. Handlers only set flags (and tell libfcgi
-/// to stop accepting), which is all that is safe inside a signal handler.
+/// Signal handling for the supervisor and its workers. Handlers only set a flag, which is all that
+/// is safe inside a signal handler.
 public enum Signals {
     // Written only by signal handlers, read by the one thread that runs the loops.
     nonisolated(unsafe) private static var shutdownFlag: sig_atomic_t = 0
@@ -10,13 +9,10 @@ public enum Signals {
     /// Whether SIGTERM, SIGINT or SIGHUP has arrived since the handlers were installed.
     public static var shutdownRequested: Bool { shutdownFlag != 0 }
 
-    /// Worker: SIGTERM/SIGINT/SIGHUP finish the request in hand, then stop accepting. Installed
-    /// without SA_RESTART so a blocked `accept` returns at once.
+    /// Worker: SIGTERM/SIGINT/SIGHUP finish the request in hand, then stop. Installed without
+    /// SA_RESTART so a blocked `poll` returns at once.
     public static func installWorkerHandlers() {
-        install([SIGTERM, SIGINT, SIGHUP]) { _ in
-            Signals.shutdownFlag = 1
-            FCGX_ShutdownPending()
-        }
+        install([SIGTERM, SIGINT, SIGHUP]) { _ in Signals.shutdownFlag = 1 }
     }
 
     /// Supervisor: the same signals stop the server; `waitpid` returns early to notice.

@@ -34,7 +34,7 @@ struct Respond: ParsableCommand {
             logLine(describeOpenFailure(resolved.configuration.database, error) + " Answering 503 until then.")
         }
         Signals.installWorkerHandlers()
-        FastCGIResponder.serve(socket: 0, handler: responder.respond)
+        ConnectionLoop.serve(socket: 0, handler: responder.respond)
     }
 
     private func respondToCGI() throws {

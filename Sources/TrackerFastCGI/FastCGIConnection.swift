@@ -1,0 +1,169 @@
+import CFastCGI
+import TrackerCore
+
+/// One FastCGI connection's protocol state, without I/O: bytes in, replies out.
+///
+/// A web server that keeps connections open (nginx `fastcgi_keep_conn`) sends request after
+/// request on the same connection; libfcgi's accept loop would block on such a connection while
+/// others wait. This type lets one process serve many connections from a `poll` loop instead.
+/// Requests on one connection are answered in order, one at a time (FCGI_MPXS_CONNS = 0).
+struct FastCGIConnection {
+    /// Bytes received and not yet parsed; `start` is where parsing resumes.
+    private var input: [UInt8] = []
+    private var start = 0
+    /// Reply bytes not yet written.
+    private(set) var output: [UInt8] = []
+    private var outputStart = 0
+    /// Set when the connection must be closed once `output` is written: the web server asked for
+    /// that (no FCGI_KEEP_CONN), or it broke the protocol.
+    private(set) var closesAfterOutput = false
+    private var request: PendingRequest?
+
+    private struct PendingRequest {
+        let id: UInt16
+        let keepsConnection: Bool
+        var params: [UInt8] = []
+        var paramsComplete = false
+        var stdinComplete = false
+    }
+
+    /// A request's parameters may not exceed this; nginx sends about 1 KiB.
+    static let maxParamsBytes = 64 * 1024
+
+    var hasPendingOutput: Bool { outputStart < output.count }
+
+    /// Appends received bytes.
+    mutating func receive(_ bytes: UnsafeRawBufferPointer) {
+        if start == input.count {
+            input.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        input.append(contentsOf: bytes)
+    }
+
+    /// Parses every complete record and answers every complete request with `handler`.
+    mutating func process(handler: (CGIParameters) -> TrackerResponse) {
+        let headerLength = Int(FCGI_HEADER_LEN)
+        while !closesAfterOutput, input.count - start >= headerLength {
+            let type = Int32(input[start + 1])
+            let id = UInt16(input[start + 2]) << 8 | UInt16(input[start + 3])
+            let contentLength = Int(input[start + 4]) << 8 | Int(input[start + 5])
+            let recordLength = headerLength + contentLength + Int(input[start + 6])
+            guard input[start] == FCGI_VERSION_1 else { return fail() }
+            guard input.count - start >= recordLength else { break }
+            let content = start + headerLength..<start + headerLength + contentLength
+            start += recordLength
+            handleRecord(type: type, id: id, content: content, handler: handler)
+        }
+        if start == input.count {
+            input.removeAll(keepingCapacity: true)
+            start = 0
+        }
+    }
+
+    /// Marks `count` bytes of `output` as written.
+    mutating func wrote(_ count: Int) {
+        outputStart += count
+        if outputStart == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputStart = 0
+        }
+    }
+
+    /// The bytes still to write.
+    func withPendingOutput<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        output.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
+    }
+
+    private mutating func handleRecord(
+        type: Int32, id: UInt16, content: Range<Int>, handler: (CGIParameters) -> TrackerResponse
+    ) {
+        switch type {
+        case FCGI_BEGIN_REQUEST:
+            guard content.count >= 8 else { return fail() }
+            let role = Int32(input[content.lowerBound]) << 8 | Int32(input[content.lowerBound + 1])
+            let keeps = input[content.lowerBound + 2] & UInt8(FCGI_KEEP_CONN) != 0
+            if request != nil {
+                return appendEnd(id: id, protocolStatus: UInt8(FCGI_CANT_MPX_CONN))
+            }
+            guard role == FCGI_RESPONDER else {
+                appendEnd(id: id, protocolStatus: UInt8(FCGI_UNKNOWN_ROLE))
+                if !keeps { closesAfterOutput = true }
+                return
+            }
+            request = PendingRequest(id: id, keepsConnection: keeps)
+        case FCGI_PARAMS:
+            guard var pending = request, pending.id == id, !pending.paramsComplete else { return }
+            if content.isEmpty {
+                pending.paramsComplete = true
+            } else {
+                guard pending.params.count + content.count <= Self.maxParamsBytes else { return fail() }
+                pending.params += input[content]
+            }
+            request = pending
+            answerIfComplete(handler: handler)
+        case FCGI_STDIN:
+            guard var pending = request, pending.id == id else { return }
+            // A tracker reads only the query string; a request body is read and dropped.
+            if content.isEmpty { pending.stdinComplete = true }
+            request = pending
+            answerIfComplete(handler: handler)
+        case FCGI_ABORT_REQUEST:
+            guard let pending = request, pending.id == id else { return }
+            request = nil
+            appendEnd(id: id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE))
+            if !pending.keepsConnection { closesAfterOutput = true }
+        case FCGI_GET_VALUES:
+            // One request per connection, as many connections as the listen backlog allows.
+            var pairs: [UInt8] = []
+            for (name, value) in [("FCGI_MPXS_CONNS", "0"), ("FCGI_MAX_REQS", "1")] {
+                pairs += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
+            }
+            appendRecord(type: FCGI_GET_VALUES_RESULT, id: 0, content: pairs[...])
+        default:
+            if id == FCGI_NULL_REQUEST_ID {
+                appendRecord(type: FCGI_UNKNOWN_TYPE, id: 0, content: [UInt8(truncatingIfNeeded: type), 0, 0, 0, 0, 0, 0, 0][...])
+            }
+        }
+    }
+
+    private mutating func answerIfComplete(handler: (CGIParameters) -> TrackerResponse) {
+        guard let pending = request, pending.paramsComplete, pending.stdinComplete else { return }
+        request = nil
+        guard let params = FastCGIParams(pending.params) else { return fail() }
+        let response = handler(CGIParameters(stream: params))
+        var stdout: [UInt8] = []
+        stdout.reserveCapacity(response.body.count + 96)
+        ResponseHead.append(status: response.status, contentLength: response.body.count, to: &stdout)
+        stdout += response.body
+        var offset = 0
+        while offset < stdout.count {
+            let end = min(stdout.count, offset + Int(FCGI_MAX_LENGTH))
+            appendRecord(type: FCGI_STDOUT, id: pending.id, content: stdout[offset..<end])
+            offset = end
+        }
+        appendRecord(type: FCGI_STDOUT, id: pending.id, content: [][...])
+        appendEnd(id: pending.id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE))
+        if !pending.keepsConnection { closesAfterOutput = true }
+    }
+
+    private mutating func appendEnd(id: UInt16, protocolStatus: UInt8) {
+        appendRecord(type: FCGI_END_REQUEST, id: id, content: [0, 0, 0, 0, protocolStatus, 0, 0, 0][...])
+    }
+
+    private mutating func appendRecord(type: Int32, id: UInt16, content: ArraySlice<UInt8>) {
+        output += [
+            UInt8(FCGI_VERSION_1), UInt8(type), UInt8(id >> 8), UInt8(id & 0xff),
+            UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0,
+        ]
+        output += content
+    }
+
+    /// The peer broke the protocol: drop what it sent and close once our replies are out.
+    private mutating func fail() {
+        input.removeAll()
+        start = 0
+        request = nil
+        closesAfterOutput = true
+    }
+}

@@ -1,8 +1,8 @@
 import CFastCGI
 import Glibc
 
-/// The parameters of one request: a C array of `NAME=value` strings (libfcgi's params, or a CGI
-/// process's environment), or the FCGI_PARAMS stream Shoal's own connection loop read.
+/// The parameters of one request: the FCGI_PARAMS stream `ConnectionLoop` read, or, for plain CGI,
+/// the process's environment (a C array of `NAME=value` strings).
 public struct CGIParameters {
     private let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     private let stream: FastCGIParams?

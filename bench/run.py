@@ -49,9 +49,10 @@ def parse_args():
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--upstream-keepalive", type=int, default=0,
                    help="nginx keeps this many idle FastCGI connections open (fastcgi_keep_conn); 0: off")
-    p.add_argument("--targets", default="opentracker,ceiling,shoal",
-                   help="comma-separated, run in this order: opentracker, ceiling, shoal (nginx + shoal serve), "
-                        "apache-fcgid, apache-proxy-fcgi, apache-cgi (default opentracker,ceiling,shoal)")
+    p.add_argument("--targets", default="opentracker,ceiling,upsert-select,shoal",
+                   help="comma-separated, run in this order: opentracker, ceiling, upsert-select (C: one SQLite "
+                        "upsert + one select per announce), shoal (nginx + shoal serve), "
+                        "apache-fcgid, apache-proxy-fcgi, apache-cgi (default opentracker,ceiling,upsert-select,shoal)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
@@ -212,18 +213,28 @@ def start_opentracker(args, directory, hashes):
     return Target("opentracker", port, [process], lambda: None)
 
 
-def start_ceiling(args, directory, hashes):
-    binary = directory / "ceiling"
-    subprocess.run(["cc", "-O2", "-o", str(binary), str(ROOT / "bench/ceiling.c"), "-lfcgi"], check=True)
-    socket_path = directory / "ceiling.sock"
-    # The same Unix socket setup as Shoal's; spawn-fcgi -n with -F forks the children and waits.
-    responder = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(socket_path), "-M", "0666",
-                                  "-F", str(args.workers), "--", str(binary)])
-    deadline = time.monotonic() + 10
-    while not socket_path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers, args.upstream_keepalive)
-    return Target("ceiling", port, [responder, nginx], lambda: None)
+def start_c_responder(name, source, libraries, env=None):
+    """A libfcgi responder in C, behind the same nginx and Unix socket setup as Shoal's."""
+    def start(args, directory, hashes):
+        binary = directory / name
+        subprocess.run(["cc", "-O2", "-o", str(binary), str(ROOT / "bench" / source), *libraries], check=True)
+        socket_path = directory / f"{name}.sock"
+        # spawn-fcgi -n with -F forks the children and waits.
+        responder = subprocess.Popen(["spawn-fcgi", "-n", "-s", str(socket_path), "-M", "0666",
+                                      "-F", str(args.workers), "--", str(binary)],
+                                     env=dict(os.environ, **(env(directory) if env else {})))
+        deadline = time.monotonic() + 10
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers, args.upstream_keepalive)
+        return Target(name, port, [responder, nginx], lambda: None)
+    return start
+
+
+# The bare ceiling: a fixed reply. The upsert+select responder: FastCGI plus the minimum SQLite work.
+start_ceiling = start_c_responder("ceiling", "ceiling.c", ["-lfcgi"])
+start_upsert_select = start_c_responder("upsert-select", "upsert_select.c", ["-lfcgi", "-lsqlite3"],
+                                        env=lambda directory: {"BENCH_DB": str(directory / "upsert-select.db")})
 
 
 def start_shoal(args, directory, hashes, database=None):
@@ -310,7 +321,7 @@ def report(results):
           "bad: not HTTP 200 or not a bencoded dictionary; failures: replies with a failure reason")
     if "shoal" in results:
         shoal = results["shoal"]
-        for other in ("opentracker", "ceiling"):
+        for other in ("opentracker", "ceiling", "upsert-select"):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
@@ -378,7 +389,8 @@ def main():
         if args.scale:
             run_scale(args, directory, hashes, requests_file)
             return
-        starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "shoal": start_shoal,
+        starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "upsert-select": start_upsert_select,
+                    "shoal": start_shoal,
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}
         results = {}
         for name in args.targets.split(","):

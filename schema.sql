@@ -17,7 +17,7 @@
 CREATE TABLE IF NOT EXISTS peers (
     info_hash BLOB    NOT NULL,  -- 20 bytes, as the client sent it
     seeding   INTEGER NOT NULL,  -- 1: a seeder or BEP 21 partial seed (wants only downloaders)
-    shuffle   INTEGER NOT NULL,  -- random 32-bit key: the peer's place in the swarm's random order
+    shuffle   INTEGER NOT NULL,  -- random signed 32-bit key (4 bytes on disk): the peer's place in the swarm's random order
     endpoint  BLOB    NOT NULL,  -- compact address + port: 6 bytes IPv4 (BEP 23), 18 IPv6 (BEP 7)
     peer_id   BLOB    NOT NULL,  -- 20 bytes, for non-compact replies
     complete  INTEGER NOT NULL,  -- 1 when left = 0: counted in `complete`, else `incomplete`

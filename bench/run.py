@@ -341,7 +341,8 @@ def fill_database(path, args, hashes, peers):
         for n in range(peers):
             seeder = 1 if rng.random() < args.seeders else 0
             endpoint = bytes([10, n >> 16 & 0xff, n >> 8 & 0xff, n & 0xff, 0x1a, 0xe1])
-            rows.append((hashes[pick()], seeder, rng.getrandbits(32), endpoint, b"-BN0001-" + b"%012d" % n,
+            # Signed 32-bit, as SQLitePeerStore.storedShuffle stores it.
+            rows.append((hashes[pick()], seeder, rng.getrandbits(32) - (1 << 31), endpoint, b"-BN0001-" + b"%012d" % n,
                          seeder, 0, expires))
         db.executemany("INSERT OR IGNORE INTO peers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 

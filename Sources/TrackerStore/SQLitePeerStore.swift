@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import TrackerCore
 
 /// The `PeerStore` over one SQLite database shared by any number of processes.
@@ -42,25 +43,31 @@ public final class SQLitePeerStore: PeerStore {
     /// Throws when the file cannot be opened or written, with SQLite's reason.
     public init(path: String, busyTimeoutMilliseconds: Int = 2000) throws(SQLiteError) {
         database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
-        if path != ":memory:" {
-            // WAL lets readers (scrapes) run beside the one writer; the mode is stored in the
-            // file, so only the first process to open it pays for the switch.
-            let mode = try database.prepare("PRAGMA journal_mode = WAL")
-            _ = try mode.step()
-            mode.reset()
-        }
-        // synchronous=OFF: the database lives on tmpfs or in memory, and a crash of the machine
-        // loses the peers anyway; a crash of a process loses nothing either way.
-        // mmap_size=0: with several processes writing, memory-mapping the growing file cost a
-        // quarter of the CPU per announce (remaps and page faults; measured with bench/run.py).
-        try database.execute("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0")
-        try database.execute("BEGIN IMMEDIATE")
-        do {
-            try database.execute(Schema.sql)
-            try database.execute("COMMIT")
-        } catch {
-            try? database.execute("ROLLBACK")
-            throw error
+        // Setting up a new file races with every other process doing the same at the same moment
+        // (CGI starts a process per request). Switching to WAL can report SQLITE_BUSY without
+        // going through the busy handler, so the set-up is retried as a whole until the timeout.
+        let database = database
+        try Self.retryingWhileBusy(milliseconds: busyTimeoutMilliseconds) { () throws(SQLiteError) in
+            if path != ":memory:" {
+                // WAL lets readers (scrapes) run beside the one writer; the mode is stored in the
+                // file, so only the first process to open it pays for the switch.
+                let mode = try database.prepare("PRAGMA journal_mode = WAL")
+                defer { mode.reset() }
+                _ = try mode.step()
+            }
+            // synchronous=OFF: the database lives on tmpfs or in memory, and a crash of the machine
+            // loses the peers anyway; a crash of a process loses nothing either way.
+            // mmap_size=0: with several processes writing, memory-mapping the growing file cost a
+            // quarter of the CPU per announce (remaps and page faults; measured with bench/run.py).
+            try database.execute("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0")
+            try database.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                try database.execute(Schema.sql)
+                try database.execute("COMMIT")
+            } catch {
+                try? database.execute("ROLLBACK")
+                throw error
+            }
         }
 
         begin = try database.prepare("BEGIN IMMEDIATE")
@@ -185,6 +192,21 @@ public final class SQLitePeerStore: PeerStore {
             seeders = try window(seeding: true, wanted - leechers.count, selection.start, change, now)
         }
         return seeders + leechers
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY or SQLITE_LOCKED, for up to `milliseconds`.
+    private static func retryingWhileBusy(
+        milliseconds: Int, _ body: () throws(SQLiteError) -> Void
+    ) throws(SQLiteError) {
+        var waited = 0
+        while true {
+            do {
+                return try body()
+            } catch where (error.code == SQLITE_BUSY || error.code == SQLITE_LOCKED) && waited < milliseconds {
+                usleep(1000)
+                waited += 1
+            }
+        }
     }
 
     /// A shuffle value as stored: the same 32 bits read as signed. SQLite stores integers in

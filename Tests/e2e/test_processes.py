@@ -16,12 +16,15 @@ import harness
 from harness import SHOAL, announce, get, scrape
 
 
-def cgi(database, path, query, remote="10.0.0.1", extra_env=None):
-    """Runs shoal once as a CGI program; returns (status line, decoded body)."""
+def cgi(database, path, query, remote="10.0.0.1", extra_env=None, errors=None):
+    """Runs shoal once as a CGI program; returns (status line, decoded body). Its stderr, if any,
+    is appended to `errors`."""
     env = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "SCRIPT_NAME": path,
            "QUERY_STRING": query, "REMOTE_ADDR": remote, "PATH": os.environ["PATH"], **(extra_env or {})}
     out = subprocess.run([SHOAL, "--database", database], env=env, stdin=subprocess.DEVNULL,
                          capture_output=True, timeout=30)
+    if errors is not None and out.stderr:
+        errors.append(out.stderr.decode(errors="replace"))
     head, _, body = out.stdout.partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0], bencode.decode(body)
 
@@ -40,15 +43,16 @@ def test_concurrent_cgi_processes_lose_nothing(workdir):
     database = str(workdir / "peers.db")
     torrents = [bytes([t]) * 20 for t in range(1, 4)]
     requests = 240
+    errors = []
 
     def one(n):
         query = harness.announce_query(torrents[n % 3], peer_id(n), 10000 + n, left=n % 2, event="completed")
-        return cgi(database, "/announce", query, remote=f"10.0.{n // 200}.{n % 200 + 1}")
+        return cgi(database, "/announce", query, remote=f"10.0.{n // 200}.{n % 200 + 1}", errors=errors)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(requests)))
     assert all(status == b"Status: 200 OK" and b"failure reason" not in body for status, body in results), \
-        [r for r in results if r[0] != b"Status: 200 OK"][:3]
+        ([r for r in results if r[0] != b"Status: 200 OK"][:3], errors[:3])
     assert rows(database, "SELECT count(*) FROM peers") == requests
     assert rows(database, "PRAGMA integrity_check") == "ok"
     status, body = cgi(database, "/scrape", "&".join("info_hash=" + urllib.parse.quote_from_bytes(t) for t in torrents))

@@ -45,13 +45,13 @@ public enum ConnectionLoop {
                     }
                     continue
                 }
-                guard var connection = connections[descriptor.fd] else { continue }
-                let keep = service(descriptor.fd, &connection, revents: descriptor.revents, buffer: &buffer, handler: handler)
-                if keep {
+                // Taken out while it is worked on, so that its buffers have one owner and are
+                // changed in place rather than copied.
+                guard var connection = connections.removeValue(forKey: descriptor.fd) else { continue }
+                if service(descriptor.fd, &connection, revents: descriptor.revents, buffer: &buffer, handler: handler) {
                     connections[descriptor.fd] = connection
                 } else {
                     close(descriptor.fd)
-                    connections[descriptor.fd] = nil
                 }
             }
         }

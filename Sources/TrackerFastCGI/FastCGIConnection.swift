@@ -132,19 +132,35 @@ struct FastCGIConnection {
         request = nil
         guard let params = FastCGIParams(pending.params) else { return fail() }
         let response = handler(CGIParameters(stream: params))
-        var stdout: [UInt8] = []
-        stdout.reserveCapacity(response.body.count + 96)
-        ResponseHead.append(status: response.status, contentLength: response.body.count, to: &stdout)
-        stdout += response.body
-        var offset = 0
-        while offset < stdout.count {
-            let end = min(stdout.count, offset + Int(FCGI_MAX_LENGTH))
-            appendRecord(type: FCGI_STDOUT, id: pending.id, content: stdout[offset..<end])
-            offset = end
-        }
+        appendStdout(id: pending.id, response)
         appendRecord(type: FCGI_STDOUT, id: pending.id, content: [][...])
         appendEnd(id: pending.id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE))
         if !pending.keepsConnection { closesAfterOutput = true }
+    }
+
+    /// The CGI head and body as FCGI_STDOUT records, written straight into `output`: one record
+    /// (a tracker reply is a few KiB), its length filled in afterwards; split only if it is longer
+    /// than a record can hold.
+    private mutating func appendStdout(id: UInt16, _ response: TrackerResponse) {
+        let headerStart = output.count
+        appendRecord(type: FCGI_STDOUT, id: id, content: [][...])
+        let contentStart = output.count
+        ResponseHead.append(status: response.status, contentLength: response.body.count, to: &output)
+        output += response.body
+        let length = output.count - contentStart
+        if length <= Int(FCGI_MAX_LENGTH) {
+            output[headerStart + 4] = UInt8(length >> 8)
+            output[headerStart + 5] = UInt8(length & 0xff)
+            return
+        }
+        let content = Array(output[contentStart...])
+        output.removeSubrange(headerStart...)
+        var offset = 0
+        while offset < content.count {
+            let end = min(content.count, offset + Int(FCGI_MAX_LENGTH))
+            appendRecord(type: FCGI_STDOUT, id: id, content: content[offset..<end])
+            offset = end
+        }
     }
 
     private mutating func appendEnd(id: UInt16, protocolStatus: UInt8) {

@@ -150,3 +150,21 @@ func records(_ bytes: [UInt8]) -> [(type: UInt8, id: UInt16, content: [UInt8])] 
         #expect(!connection.closesAfterOutput)
     }
 }
+
+@Suite struct FastCGILargeReplyTests {
+    @Test func repliesLongerThanARecordAreSplit() {
+        var writer = RecordWriter()
+        writer.request(keep: true, [("QUERY_STRING", "big")])
+        var connection = FastCGIConnection()
+        let body = [UInt8](repeating: UInt8(ascii: "x"), count: 70_000)
+        writer.bytes.withUnsafeBytes { connection.receive($0) }
+        connection.process { _ in TrackerResponse(status: 200, body: body) }
+        let bytes = connection.withPendingOutput { Array($0) }
+        let reply = records(bytes)
+        #expect(reply.map(\.type) == [6, 6, 6, 3])
+        #expect(reply[0].content.count == 65535)
+        let stdout = reply[0].content + reply[1].content
+        #expect(stdout.suffix(70_000) == body[...])
+        #expect(String(decoding: stdout.prefix(15), as: UTF8.self) == "Status: 200 OK\r")
+    }
+}

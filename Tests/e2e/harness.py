@@ -93,9 +93,36 @@ class Shoal:
         return self.process.returncode
 
 
-class Nginx:
+class WebServer:
+    """What the tests need from a running web server: its URLs, its error log, a clean stop."""
+    port: int
+    rundir: pathlib.Path
+    process: subprocess.Popen
+    stop_signal = signal.SIGTERM
+
+    def url(self, path: str, host="127.0.0.1") -> str:
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}{path}"
+
+    def error_log(self) -> str:
+        path = self.rundir / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Nginx(WebServer):
     """A real nginx from Debian, configured by scripts/nginx-config.sh like `make run`, or with
     `site` (a server block in nginx/, edited by the caller's `edit`) as the whole http { }."""
+
+    stop_signal = signal.SIGQUIT  # graceful: finish the requests in hand
 
     def __init__(self, workdir: pathlib.Path, upstream: str, site: str = None, edit=None):
         self.rundir = workdir / f"nginx-{free_port()}"
@@ -119,22 +146,6 @@ class Nginx:
         if self.process.poll() is not None:
             raise RuntimeError("nginx did not start: " + (self.rundir / "error.log").read_text())
 
-    def url(self, path: str, host="127.0.0.1") -> str:
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}{path}"
-
-    def error_log(self) -> str:
-        path = self.rundir / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def get(url: str, timeout=10):
@@ -172,7 +183,7 @@ def compact_ports(packed: bytes, size=6):
 APACHE_MODULES = "/usr/lib/apache2/modules"
 
 
-class Apache:
+class Apache(WebServer):
     """A real Apache from Debian running one of the snippets in apache/, as an operator would.
 
     Only the server-wide part (modules, ports, user) is written here; everything tracker-specific
@@ -216,22 +227,6 @@ class Apache:
         if self.process.poll() is not None:
             raise RuntimeError("apache did not start: " + self.error_log())
 
-    def url(self, path: str, host="127.0.0.1") -> str:
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}{path}"
-
-    def error_log(self) -> str:
-        path = self.rundir / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def writable_database_dir(workdir: pathlib.Path) -> pathlib.Path:

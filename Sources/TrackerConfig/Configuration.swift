@@ -19,10 +19,4 @@ public struct Configuration: Equatable, Sendable {
 
     /// The worker count `shoal serve` runs: as configured, else one per core and at least 2.
     public func workerCount(onlineCores: Int) -> Int { workers ?? max(2, onlineCores) }
-
-    /// Problems that involve several settings at once; each names the settings involved.
-    func crossCheck() -> String? {
-        if let problem = policy.validate() { return problem }
-        return nil
-    }
 }

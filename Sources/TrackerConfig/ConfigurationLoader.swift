@@ -51,7 +51,7 @@ public enum ConfigurationLoader {
             try apply(setting, value, from: .commandLine(option: name), to: &resolved)
         }
         resolved.deriveUnsetValues()
-        if let problem = resolved.configuration.crossCheck() { throw ConfigurationError(problem) }
+        if let problem = resolved.configuration.policy.validate() { throw ConfigurationError(problem) }
         return resolved
     }
 
@@ -74,7 +74,7 @@ public enum ConfigurationLoader {
             try apply(setting, value, from: .requestParameter(name: name), to: &resolved)
         }
         resolved.deriveUnsetValues()
-        if let problem = resolved.configuration.crossCheck() {
+        if let problem = resolved.configuration.policy.validate() {
             throw ConfigurationError(problem + " (with request parameters " + requestParameters.map(\.name).joined(separator: ", ") + ")")
         }
         return resolved

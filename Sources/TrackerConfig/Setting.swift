@@ -162,32 +162,31 @@ extension Setting {
         _ name: String, unit: String, range: ClosedRange<Int>, help: String,
         get: @escaping @Sendable (Configuration) -> Int, set: @escaping @Sendable (inout Configuration, Int) -> Void
     ) -> Setting {
-        Setting(
-            name: name, valueName: unit, help: help, perRequest: true,
-            apply: { config, value in
-                guard let number = Int(value), range.contains(number) else {
-                    return "use a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)"
-                }
-                set(&config, number)
-                return nil
-            },
-            current: { String(get($0)) })
+        number(name, valueName: unit, range: range, problem: "use a whole number of \(unit)", help: help, get: get, set: set)
     }
 
     private static func decimal(
         _ name: String, range: ClosedRange<Double>, help: String,
         get: @escaping @Sendable (Configuration) -> Double, set: @escaping @Sendable (inout Configuration, Double) -> Void
     ) -> Setting {
+        number(name, valueName: "number", range: range, problem: "use a number", help: help, get: get, set: set)
+    }
+
+    /// A numeric setting: parsed with `Value(text)`, refused outside `range`.
+    private static func number<Value: LosslessStringConvertible & Comparable & Sendable>(
+        _ name: String, valueName: String, range: ClosedRange<Value>, problem: String, help: String,
+        get: @escaping @Sendable (Configuration) -> Value, set: @escaping @Sendable (inout Configuration, Value) -> Void
+    ) -> Setting {
         Setting(
-            name: name, valueName: "number", help: help, perRequest: true,
+            name: name, valueName: valueName, help: help, perRequest: true,
             apply: { config, value in
-                guard let number = Double(value), range.contains(number) else {
-                    return "use a number from \(range.lowerBound) to \(range.upperBound)"
+                guard let parsed = Value(value), range.contains(parsed) else {
+                    return "\(problem) from \(range.lowerBound) to \(range.upperBound)"
                 }
-                set(&config, number)
+                set(&config, parsed)
                 return nil
             },
-            current: { String(get($0)) })
+            current: { String(describing: get($0)) })
     }
 
     private static func boolean(

@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 import TrackerCore
 
@@ -5,15 +6,20 @@ import TrackerCore
 /// `poll`: a web server may keep connections open between requests (`fastcgi_keep_conn`), and a
 /// kept connection must not stop this worker from serving the others.
 ///
-/// Several workers share the listening socket; each accepts one connection per wake-up, so an
-/// idle worker picks up new connections while a busy one finishes its request. Requests are
-/// answered one at a time, in the order their last record arrives.
+/// Several workers share the listening socket. A worker accepts one connection per turn, after
+/// serving the ones it already has, so new connections wait in the kernel's backlog for whichever
+/// worker is free first. Requests are answered one at a time.
 public enum ConnectionLoop {
     /// Connections one worker keeps; beyond this it stops accepting until some close.
     static let maxConnections = 4096
 
     /// Serves until a shutdown signal (`Signals.installWorkerHandlers`); then closes everything.
-    public static func serve(socket listener: Int32, handler: (CGIParameters) -> TrackerResponse) {
+    ///
+    /// With a `turnstile`, a worker takes its turn before it accepts a connection or reads a
+    /// request from a kept one, and gives it up before writing the reply.
+    public static func serve(
+        socket listener: Int32, turnstile: Turnstile? = nil, handler: (CGIParameters) -> TrackerResponse
+    ) {
         // Shared by every worker: each must only try to accept, never block in accept.
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
         var connections: [Int32: FastCGIConnection] = [:]
@@ -35,41 +41,74 @@ public enum ConnectionLoop {
                 if errno == EINTR { continue }
                 break
             }
+            var listenerReady = false
             for descriptor in descriptors where descriptor.revents != 0 {
                 if descriptor.fd == listener {
-                    let fd = accept(listener, nil, nil)
-                    if fd >= 0 {
-                        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-                        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                        connections[fd] = FastCGIConnection()
-                    }
+                    listenerReady = true
                     continue
                 }
-                // Taken out while it is worked on, so that its buffers have one owner and are
-                // changed in place rather than copied.
-                guard var connection = connections.removeValue(forKey: descriptor.fd) else { continue }
-                if service(descriptor.fd, &connection, revents: descriptor.revents, buffer: &buffer, handler: handler) {
-                    connections[descriptor.fd] = connection
-                } else {
-                    close(descriptor.fd)
+                serve(
+                    descriptor.fd, revents: descriptor.revents, in: &connections, buffer: &buffer,
+                    turnstile: turnstile, handler: handler)
+            }
+            // Accepted last and served at once: a worker takes a new connection only when it is
+            // free to answer it, so waiting requests stay in the kernel's backlog, which every
+            // idle worker drains oldest first, instead of queueing behind one busy worker.
+            if listenerReady {
+                turnstile?.enter()
+                let fd = accept4(listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+                if fd >= 0 {
+                    connections[fd] = FastCGIConnection()
+                    // The web server writes the request right after connecting, so it is
+                    // usually already here; if not, the read finds nothing and poll waits for it.
+                    serve(
+                        fd, revents: Int16(POLLIN), in: &connections, buffer: &buffer,
+                        turnstile: turnstile, handler: handler)
                 }
+                turnstile?.leave()  // if another worker took the connection first
             }
         }
         for fd in connections.keys { close(fd) }
     }
 
-    /// Reads, answers and writes what the connection is ready for; false when it should close.
-    private static func service(
-        _ fd: Int32, _ connection: inout FastCGIConnection, revents: Int16, buffer: inout [UInt8],
+    /// Reads and answers what the connection is ready for, then writes the replies; closes it
+    /// when it is done.
+    private static func serve(
+        _ fd: Int32, revents: Int16, in connections: inout [Int32: FastCGIConnection], buffer: inout [UInt8],
+        turnstile: Turnstile?, handler: (CGIParameters) -> TrackerResponse
+    ) {
+        // Taken out while it is worked on, so that its buffers have one owner and are changed in
+        // place rather than copied.
+        guard var connection = connections.removeValue(forKey: fd) else { return }
+        var open = true
+        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !connection.hasPendingOutput {
+            turnstile?.enter()  // already held when the connection was just accepted
+            open = receive(fd, &connection, buffer: &buffer, handler: handler)
+            turnstile?.leave()
+        }
+        if open, flush(fd, &connection) {
+            connections[fd] = connection
+        } else {
+            close(fd)
+        }
+    }
+
+    /// Reads what has arrived and answers every request it completes; false when the connection
+    /// should close.
+    private static func receive(
+        _ fd: Int32, _ connection: inout FastCGIConnection, buffer: inout [UInt8],
         handler: (CGIParameters) -> TrackerResponse
     ) -> Bool {
-        if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !connection.hasPendingOutput {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { return false }  // the web server closed it
-            if count < 0 { return errno == EAGAIN || errno == EINTR }
-            buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            connection.process(handler: handler)
-        }
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count == 0 { return false }  // the web server closed it
+        if count < 0 { return errno == EAGAIN || errno == EINTR }
+        buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        connection.process(handler: handler)
+        return true
+    }
+
+    /// Writes what is pending; false when the connection should close.
+    private static func flush(_ fd: Int32, _ connection: inout FastCGIConnection) -> Bool {
         while connection.hasPendingOutput {
             let written = connection.withPendingOutput { write(fd, $0.baseAddress, $0.count) }
             if written < 0 {

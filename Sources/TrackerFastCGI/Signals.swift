@@ -20,6 +20,12 @@ public enum Signals {
         install([SIGTERM, SIGINT, SIGHUP]) { _ in Signals.shutdownFlag = 1 }
     }
 
+    /// SIGALRM does nothing but interrupt the blocking call in progress (without SA_RESTART), which
+    /// is how `Turnstile` bounds its wait. Installed once per process.
+    static func installAlarmHandler() {
+        install([SIGALRM]) { _ in }
+    }
+
     /// Clears a shutdown request inherited from the supervisor (in a freshly forked worker).
     static func resetFlag() { shutdownFlag = 0 }
 

@@ -34,7 +34,8 @@ struct Respond: ParsableCommand {
             logLine(describeOpenFailure(resolved.configuration.database, error) + " Answering 503 until then.")
         }
         Signals.installWorkerHandlers()
-        ConnectionLoop.serve(socket: 0, handler: responder.respond)
+        ConnectionLoop.serve(
+            socket: 0, turnstile: makeTurnstile(resolved.configuration), handler: responder.respond)
     }
 
     private func respondToCGI() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import TrackerConfig
 import TrackerCore
+import TrackerFastCGI
 import TrackerStore
 
 /// Logs one line to stderr, which web servers put in their error log.
@@ -29,6 +30,14 @@ func describeOpenFailure(_ path: String, _ error: SQLiteError) -> String {
     let user = getpwuid(geteuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
     return "cannot use database \(path): \(error.message). "
         + "Check that its directory exists and is writable by user \(user), or set another database."
+}
+
+/// The turnstile every worker serving `configuration.database` takes turns through; none for a
+/// private in-memory database. Made in the worker, after any `fork`.
+func makeTurnstile(_ configuration: Configuration) -> Turnstile? {
+    guard configuration.database != ":memory:" else { return nil }
+    return Turnstile(
+        path: configuration.database, timeoutMilliseconds: configuration.busyTimeoutMilliseconds, report: logLine)
 }
 
 /// The tracker as every mode runs it: the real clock and a log on stderr.

@@ -1,5 +1,6 @@
 """Many processes, one database: CGI writers, a pool with killed workers, start-up failures."""
 import concurrent.futures
+import fcntl
 import os
 import shutil
 import signal
@@ -119,6 +120,34 @@ def test_killed_workers_lose_nothing_committed(workdir):
         assert files[b"complete"] + files[b"incomplete"] == stored
         harness.wait_until(lambda: len(shoal.worker_pids()) == 3, what="replacement workers")
         assert "was killed by signal 9" in shoal.output()
+    finally:
+        nginx.stop()
+        shoal.stop()
+
+
+def test_a_stuck_turnstile_holder_delays_requests_only_by_the_busy_timeout(workdir):
+    """Workers take turns through a flock on the database file. A holder that never lets go (a
+    worker stopped in a debugger; here the test itself) delays each request by the busy timeout,
+    then the workers answer without it, and the log says why."""
+    shoal = harness.Shoal(workdir, workers=2, extra=["--busy-timeout", "300"])
+    nginx = harness.Nginx(workdir, shoal.upstream)
+    try:
+        base = nginx.url("")
+        info_hash = b"\x43" * 20
+        status, _ = get(f"{base}/announce?" + harness.announce_query(info_hash, peer_id(1), 30001))
+        assert status == 200
+        with open(shoal.database, "rb") as database:
+            fcntl.flock(database, fcntl.LOCK_EX)
+            started = time.monotonic()
+            status, body = get(f"{base}/announce?" + harness.announce_query(info_hash, peer_id(2), 30002))
+            waited = time.monotonic() - started
+            assert status == 200 and b"failure reason" not in body, body
+            assert 0.25 <= waited < 2.5, waited
+            assert "held the turnstile" in shoal.output()
+        started = time.monotonic()
+        files = scrape(base, info_hash)[b"files"][info_hash]
+        assert files[b"complete"] + files[b"incomplete"] == 2
+        assert time.monotonic() - started < 0.25
     finally:
         nginx.stop()
         shoal.stop()

@@ -45,7 +45,7 @@ public final class Turnstile {
     }
 
     /// Whether this process holds the turn now.
-    public var isHeld: Bool { holding }
+    var isHeld: Bool { holding }
 
     /// Waits for the turn. Does nothing if this process holds it already; goes on without it when
     /// the wait times out, a shutdown signal arrives, or the file cannot be locked.

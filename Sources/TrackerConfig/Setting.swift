@@ -40,7 +40,7 @@ extension Setting {
             current: { $0.database }),
         integer(
             "busy-timeout", unit: "milliseconds", range: 0...60_000,
-            help: "How long a request waits for another process's database lock before answering 503.",
+            help: "How long a request waits for another process's database lock before answering 503; also the longest wait for a worker's turn.",
             get: { $0.busyTimeoutMilliseconds }, set: { $0.busyTimeoutMilliseconds = $1 }),
         integer(
             "interval", unit: "seconds", range: 1...86_400,

@@ -18,6 +18,9 @@ struct FastCGIConnection {
     /// that (no FCGI_KEEP_CONN), or it broke the protocol.
     private(set) var closesAfterOutput = false
     private var request: PendingRequest?
+    /// Where in `output` each reply of the current batch lies, until `settleReplies` (see
+    /// `BatchResponder`): a reply must not go out before what it says is stored.
+    private var batchReplies: [(range: Range<Int>, id: UInt16)] = []
 
     private struct PendingRequest {
         let id: UInt16
@@ -59,6 +62,20 @@ struct FastCGIConnection {
             input.removeAll(keepingCapacity: true)
             start = 0
         }
+    }
+
+    /// Ends the batch for this connection: its replies stay as they are, or, when what they said
+    /// could not be stored, each becomes `failure` instead.
+    mutating func settleReplies(replacingWith failure: TrackerResponse?) {
+        if let failure {
+            // From the last, so that the ranges before it stay where they are.
+            for reply in batchReplies.reversed() {
+                var replacement: [UInt8] = []
+                Self.appendReply(id: reply.id, failure, to: &replacement)
+                output.replaceSubrange(reply.range, with: replacement)
+            }
+        }
+        batchReplies.removeAll(keepingCapacity: true)
     }
 
     /// Marks `count` bytes of `output` as written.
@@ -132,18 +149,26 @@ struct FastCGIConnection {
         request = nil
         guard let params = FastCGIParams(pending.params) else { return fail() }
         let response = handler(CGIParameters(stream: params))
-        appendStdout(id: pending.id, response)
-        appendRecord(type: FCGI_STDOUT, id: pending.id, content: [][...])
-        appendEnd(id: pending.id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE))
+        let replyStart = output.count
+        Self.appendReply(id: pending.id, response, to: &output)
+        batchReplies.append((replyStart..<output.count, pending.id))
         if !pending.keepsConnection { closesAfterOutput = true }
+    }
+
+    /// A whole reply: the response as FCGI_STDOUT, the empty FCGI_STDOUT that ends it, and
+    /// FCGI_END_REQUEST.
+    private static func appendReply(id: UInt16, _ response: TrackerResponse, to output: inout [UInt8]) {
+        appendStdout(id: id, response, to: &output)
+        appendRecord(type: FCGI_STDOUT, id: id, content: [][...], to: &output)
+        appendEnd(id: id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE), to: &output)
     }
 
     /// The CGI head and body as FCGI_STDOUT records, written straight into `output`: one record
     /// (a tracker reply is a few KiB), its length filled in afterwards; split only if it is longer
     /// than a record can hold.
-    private mutating func appendStdout(id: UInt16, _ response: TrackerResponse) {
+    private static func appendStdout(id: UInt16, _ response: TrackerResponse, to output: inout [UInt8]) {
         let headerStart = output.count
-        appendRecord(type: FCGI_STDOUT, id: id, content: [][...])
+        appendRecord(type: FCGI_STDOUT, id: id, content: [][...], to: &output)
         let contentStart = output.count
         ResponseHead.append(status: response.status, contentLength: response.body.count, to: &output)
         output += response.body
@@ -158,16 +183,24 @@ struct FastCGIConnection {
         var offset = 0
         while offset < content.count {
             let end = min(content.count, offset + Int(FCGI_MAX_LENGTH))
-            appendRecord(type: FCGI_STDOUT, id: id, content: content[offset..<end])
+            appendRecord(type: FCGI_STDOUT, id: id, content: content[offset..<end], to: &output)
             offset = end
         }
     }
 
     private mutating func appendEnd(id: UInt16, protocolStatus: UInt8) {
-        appendRecord(type: FCGI_END_REQUEST, id: id, content: [0, 0, 0, 0, protocolStatus, 0, 0, 0][...])
+        Self.appendEnd(id: id, protocolStatus: protocolStatus, to: &output)
+    }
+
+    private static func appendEnd(id: UInt16, protocolStatus: UInt8, to output: inout [UInt8]) {
+        appendRecord(type: FCGI_END_REQUEST, id: id, content: [0, 0, 0, 0, protocolStatus, 0, 0, 0][...], to: &output)
     }
 
     private mutating func appendRecord(type: Int32, id: UInt16, content: ArraySlice<UInt8>) {
+        Self.appendRecord(type: type, id: id, content: content, to: &output)
+    }
+
+    private static func appendRecord(type: Int32, id: UInt16, content: ArraySlice<UInt8>, to output: inout [UInt8]) {
         output += [
             UInt8(FCGI_VERSION_1), UInt8(type), UInt8(id >> 8), UInt8(id & 0xff),
             UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0,

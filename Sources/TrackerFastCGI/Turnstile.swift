@@ -30,6 +30,7 @@ public final class Turnstile {
     /// Set once the file turned out to be unusable for locking: never try again.
     private var unusable = false
     private var holding = false
+    private var heldSince: UInt64 = 0
     private var lastReport: UInt64 = 0
     /// Interrupts a wait that runs out; aimed at the waiting thread, not just the process.
     private var timer: timer_t?
@@ -37,12 +38,24 @@ public final class Turnstile {
     /// - Parameters:
     ///   - path: the database file; it need not exist yet (the first request creates it).
     ///   - report: where to say that the turnstile is unusable or was held too long (throttled).
-    public init(path: String, timeoutMilliseconds: Int, report: @escaping (String) -> Void) {
+    ///   - longestHoldNanoseconds: see `leaveIfHeldLong`.
+    public init(
+        path: String, timeoutMilliseconds: Int, longestHoldNanoseconds: UInt64 = defaultLongestHoldNanoseconds,
+        report: @escaping (String) -> Void
+    ) {
         self.path = path
+        self.longestHoldNanoseconds = longestHoldNanoseconds
         self.timeoutNanoseconds = UInt64(max(1, timeoutMilliseconds)) * 1_000_000
         self.report = report
         Signals.installAlarmHandler()
     }
+
+    /// How long a busy worker may keep the turn before it lets a waiting one have it: long enough
+    /// that handing over (waking another process, which must then re-read the pages this one
+    /// changed) is rare under load, short enough that requests on another worker's kept
+    /// connections do not wait long.
+    public static let defaultLongestHoldNanoseconds: UInt64 = 2_000_000
+    private let longestHoldNanoseconds: UInt64
 
     /// Whether this process holds the turn now.
     var isHeld: Bool { holding }
@@ -53,13 +66,12 @@ public final class Turnstile {
         guard !holding, openIfNeeded() else { return }
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
             holding = true
-            return
-        }
-        if errno == EWOULDBLOCK {
+        } else if errno == EWOULDBLOCK {
             holding = waitForTurn()
         } else {
             _ = giveUp("cannot lock it (\(String(cString: strerror(errno))))")
         }
+        if holding { heldSince = Self.now() }
     }
 
     /// Gives the turn to the next waiting worker, if this process holds it.
@@ -67,6 +79,12 @@ public final class Turnstile {
         guard holding else { return }
         holding = false
         flock(descriptor, LOCK_UN)
+    }
+
+    /// Gives the turn up if this process has held it for `longestHoldNanoseconds` or more: a busy
+    /// worker keeps it from one batch to the next, but not for ever.
+    public func leaveIfHeldLong() {
+        if holding, Self.now() - heldSince >= longestHoldNanoseconds { leave() }
     }
 
     /// Blocks in `flock`, with a timer to bound the wait: its signal interrupts the call.

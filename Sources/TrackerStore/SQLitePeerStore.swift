@@ -4,10 +4,11 @@ import TrackerCore
 
 /// The `PeerStore` over one SQLite database shared by any number of processes.
 ///
-/// Each announce is one `BEGIN IMMEDIATE … COMMIT` transaction: a small step of the expiry
-/// sweep, the peer's insert/update/delete (triggers keep the per-swarm counts), the counts, and
-/// one or two range reads for the peers to hand out. A process killed at any instant leaves the
-/// database as the last commit left it.
+/// An announce is a small step of the expiry sweep, the peer's insert/update/delete (triggers keep
+/// the per-swarm counts), the counts, and one or two range reads for the peers to hand out, all in
+/// one `BEGIN IMMEDIATE … COMMIT` transaction. Between `beginBatch()` and `finishBatch()` the
+/// announces share one transaction instead (see `beginBatch`). A process killed at any instant
+/// leaves the database as the last commit left it.
 ///
 /// The only thing kept between requests is where this process's expiry sweep stopped; losing it
 /// (a killed worker) only means the next process sweeps from the start of the table again.
@@ -108,39 +109,121 @@ public final class SQLitePeerStore: PeerStore {
         windowHalves = [try database.prepare(window(">=")), try database.prepare(window("<"))]
     }
 
-    public func announce(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
-        try begin.run()
-        do {
-            try sweep(now: now)
-            if change.removes {
-                remove.bind(change.infoHash.bytes, at: 1)
-                remove.bind(change.endpoint.bytes, at: 2)
-                try remove.run()
-            } else if try change.redrawsShuffle || !refreshInPlace(change) {
-                upsert.bind(change.infoHash.bytes, at: 1)
-                upsert.bind(change.isSeeding ? 1 : 0, at: 2)
-                upsert.bind(Self.storedShuffle(change.shuffle), at: 3)
-                upsert.bind(change.endpoint.bytes, at: 4)
-                upsert.bind(change.peerID.bytes, at: 5)
-                upsert.bind(change.isComplete ? 1 : 0, at: 6)
-                upsert.bind(change.completes ? 1 : 0, at: 7)
-                upsert.bind(change.expires, at: 8)
-                try upsert.run()
-            }
-            let swarm = try readCounts(change.infoHash)
-            var peers: [PeerRecord] = []
-            if selection.count > 0 {
-                peers = try select(selection, for: change, counts: swarm, now: now)
-            }
+    /// Where a batch stands; `nil` outside one.
+    private var batch: Batch?
+
+    private struct Batch {
+        /// The shared transaction is open; it is begun by the first announce.
+        var isOpen = false
+        /// Something applied in this batch was rolled back, so its replies must not be sent.
+        var lost = false
+        /// Beginning the transaction failed: the rest of the batch fails the same way at once
+        /// rather than each waiting out the busy timeout again.
+        var beginFailure: SQLiteError?
+    }
+
+    /// Makes the announces until `finishBatch()` share one write transaction: its cost (locks,
+    /// the WAL frames of pages several announces touch, re-reading pages another process changed)
+    /// is paid once per batch instead of once per announce. The caller must not send their replies
+    /// before `finishBatch()` says everything was stored. Scrapes in the batch read inside it.
+    public func beginBatch() {
+        batch = Batch()
+    }
+
+    /// Commits the batch's transaction; false if anything the batch's replies say was not stored
+    /// (the commit failed, or SQLite rolled the transaction back after an error), in which case
+    /// none of those replies may be sent.
+    public func finishBatch() -> Bool {
+        guard let finished = batch else { return true }
+        batch = nil
+        guard finished.isOpen else { return !finished.lost }
+        do throws(SQLiteError) {
             try commit.run()
-            return AnnounceOutcome(counts: swarm, peers: peers)
+            return !finished.lost
         } catch {
             try? rollback.run()
+            return false
+        }
+    }
+
+    public func announce(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
+        guard batch != nil else {
+            try begin.run()
+            do {
+                let outcome = try apply(change, selection: selection, now: now)
+                try commit.run()
+                return outcome
+            } catch {
+                try? rollback.run()
+                throw error
+            }
+        }
+        try openBatchTransaction()
+        do {
+            return try apply(change, selection: selection, now: now)
+        } catch {
+            noteFailureInBatch()
             throw error
         }
     }
 
+    /// Each statement is atomic and the triggers keep the counts, so a failed announce leaves its
+    /// swarm consistent and the batch can go on; but some errors (a full disk) make SQLite roll
+    /// back the whole transaction, and with it what was already answered in this batch.
+    private func noteFailureInBatch() {
+        if sqlite3_get_autocommit(database.handle) != 0 {
+            batch?.isOpen = false
+            batch?.lost = true
+        }
+    }
+
+    private func openBatchTransaction() throws(SQLiteError) {
+        guard let current = batch, !current.isOpen else { return }
+        if let failure = current.beginFailure { throw failure }
+        do throws(SQLiteError) {
+            try begin.run()
+            batch?.isOpen = true
+        } catch {
+            batch?.beginFailure = error
+            throw error
+        }
+    }
+
+    /// The announce's changes and reads, inside a transaction the caller opened.
+    private func apply(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
+        try sweep(now: now)
+        if change.removes {
+            remove.bind(change.infoHash.bytes, at: 1)
+            remove.bind(change.endpoint.bytes, at: 2)
+            try remove.run()
+        } else if try change.redrawsShuffle || !refreshInPlace(change) {
+            upsert.bind(change.infoHash.bytes, at: 1)
+            upsert.bind(change.isSeeding ? 1 : 0, at: 2)
+            upsert.bind(Self.storedShuffle(change.shuffle), at: 3)
+            upsert.bind(change.endpoint.bytes, at: 4)
+            upsert.bind(change.peerID.bytes, at: 5)
+            upsert.bind(change.isComplete ? 1 : 0, at: 6)
+            upsert.bind(change.completes ? 1 : 0, at: 7)
+            upsert.bind(change.expires, at: 8)
+            try upsert.run()
+        }
+        let swarm = try readCounts(change.infoHash)
+        var peers: [PeerRecord] = []
+        if selection.count > 0 {
+            peers = try select(selection, for: change, counts: swarm, now: now)
+        }
+        return AnnounceOutcome(counts: swarm, peers: peers)
+    }
+
     public func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts] {
+        if batch?.isOpen == true {
+            do {
+                return try infoHashes.map { hash throws(SQLiteError) in try readCounts(hash) }
+            } catch {
+                noteFailureInBatch()
+                throw error
+            }
+        }
         // One read transaction, so the counts of all hashes come from the same moment.
         try beginRead.run()
         do {

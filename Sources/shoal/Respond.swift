@@ -35,7 +35,7 @@ struct Respond: ParsableCommand {
         }
         Signals.installWorkerHandlers()
         ConnectionLoop.serve(
-            socket: 0, turnstile: makeTurnstile(resolved.configuration), handler: responder.respond)
+            socket: 0, turnstile: makeTurnstile(resolved.configuration), responder: responder)
     }
 
     private func respondToCGI() throws {

@@ -10,13 +10,14 @@ import TrackerStore
 /// may send some (`fastcgi_param SHOAL_DATABASE …`, Apache `SetEnv`), for instance to give each
 /// virtual host its own database; each distinct set gets a tracker, built once and kept. Nothing
 /// here outlives the process in a way that matters: it is all rebuilt on the next start.
-final class Responder {
+final class Responder: BatchResponder {
     private let base: ResolvedConfiguration
     private let readsRequestSettings: Bool
     private var baseTracker: Tracker?
     private var trackers: [[String]: Tracker] = [:]
     private var stores: [String: SQLitePeerStore] = [:]
     private let log = LogThrottle()
+    private var inBatch = false
 
     /// - Parameter readsRequestSettings: false for plain CGI, whose parameters are the process
     ///   environment and were already read as such.
@@ -33,6 +34,22 @@ final class Responder {
         } catch {
             return error
         }
+    }
+
+    func beginBatch() {
+        inBatch = true
+        for store in stores.values { store.beginBatch() }
+    }
+
+    func finishBatch() -> TrackerResponse? {
+        inBatch = false
+        var stored = true
+        for store in stores.values {
+            if !store.finishBatch() { stored = false }
+        }
+        if stored { return nil }
+        log.once("database error: a batch of requests could not be stored; answered 503")
+        return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
     }
 
     func respond(_ parameters: CGIParameters) -> TrackerResponse {
@@ -86,6 +103,7 @@ final class Responder {
             store = known
         } else {
             store = try openStore(configuration)
+            if inBatch { store.beginBatch() }
             stores[key] = store
         }
         return makeTracker(store: store, policy: configuration.policy)

@@ -49,7 +49,7 @@ struct Serve: ParsableCommand {
                 logLine(describeOpenFailure(configuration.database, error))
                 Glibc.exit(1)
             }
-            ConnectionLoop.serve(socket: socket, turnstile: makeTurnstile(configuration), handler: responder.respond)
+            ConnectionLoop.serve(socket: socket, turnstile: makeTurnstile(configuration), responder: responder)
         }
         // A socket systemd opened is systemd's to remove.
         if !activated, case .unix(let path) = configuration.listen { unlink(path) }

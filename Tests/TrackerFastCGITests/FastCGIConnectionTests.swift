@@ -151,6 +151,55 @@ func records(_ bytes: [UInt8]) -> [(type: UInt8, id: UInt16, content: [UInt8])] 
     }
 }
 
+/// A worker answers a batch of requests and writes the replies only once the batch is stored.
+@Suite struct FastCGIBatchReplyTests {
+    let failure = TrackerResponse(status: 503, body: Array("d14:failure reason4:busye".utf8))
+
+    func feed(_ connection: inout FastCGIConnection, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { connection.receive($0) }
+        connection.process { parameters in
+            let query = String(decoding: parameters.value("QUERY_STRING") ?? [], as: UTF8.self)
+            return TrackerResponse(status: 200, body: Array("d1:q\(query.utf8.count):\(query)e".utf8))
+        }
+    }
+
+    func stdout(_ record: (type: UInt8, id: UInt16, content: [UInt8])) -> String {
+        String(decoding: record.content, as: UTF8.self)
+    }
+
+    @Test func aBatchThatWasNotStoredGetsTheFailureInsteadOfEachReply() {
+        var writer = RecordWriter()
+        writer.request(id: 1, keep: true, [("QUERY_STRING", "a")])
+        writer.begin(id: 2, keep: true)
+        writer.record(2, id: 2)  // aborted: its FCGI_END_REQUEST is not a reply, and stays
+        writer.request(id: 3, keep: true, [("QUERY_STRING", "b")])
+        var connection = FastCGIConnection()
+        feed(&connection, writer.bytes)
+        connection.settleReplies(replacingWith: failure)
+        let reply = records(connection.withPendingOutput { Array($0) })
+        #expect(reply.map(\.type) == [6, 6, 3, 3, 6, 6, 3])
+        #expect(reply.map(\.id) == [1, 1, 1, 2, 3, 3, 3])
+        for record in [reply[0], reply[4]] {
+            #expect(stdout(record).hasPrefix("Status: 503 "))
+            #expect(stdout(record).hasSuffix("\r\n\r\nd14:failure reason4:busye"))
+        }
+    }
+
+    @Test func aStoredBatchKeepsItsRepliesAndTheNextBatchIsSettledOnItsOwn() {
+        var connection = FastCGIConnection()
+        for (id, query) in [(UInt16(1), "kept"), (2, "lost")] {
+            var writer = RecordWriter()
+            writer.request(id: id, keep: true, [("QUERY_STRING", query)])
+            feed(&connection, writer.bytes)
+            connection.settleReplies(replacingWith: query == "kept" ? nil : failure)
+        }
+        let reply = records(connection.withPendingOutput { Array($0) })
+        #expect(reply.map(\.type) == [6, 6, 3, 6, 6, 3])
+        #expect(stdout(reply[0]).hasPrefix("Status: 200 ") && stdout(reply[0]).hasSuffix("d1:q4:kepte"))
+        #expect(stdout(reply[3]).hasPrefix("Status: 503 "))
+    }
+}
+
 @Suite struct FastCGILargeReplyTests {
     @Test func repliesLongerThanARecordAreSplit() {
         var writer = RecordWriter()

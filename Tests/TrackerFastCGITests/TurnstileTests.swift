@@ -36,6 +36,23 @@ import Testing
         second.leave()
     }
 
+    @Test func aBusyHolderKeepsTheTurnOnlyUntilItHasHeldItLongEnough() {
+        defer { unlink(path) }
+        let patient = Turnstile(path: path, timeoutMilliseconds: 2000, longestHoldNanoseconds: 3_600_000_000_000, report: { _ in })
+        patient.enter()
+        patient.leaveIfHeldLong()
+        #expect(patient.isHeld)
+        patient.leave()
+        let brief = Turnstile(path: path, timeoutMilliseconds: 2000, longestHoldNanoseconds: 0, report: { _ in })
+        brief.enter()
+        #expect(brief.isHeld)
+        brief.leaveIfHeldLong()
+        #expect(!brief.isHeld)
+        patient.enter()  // and it really let go of the lock
+        #expect(patient.isHeld)
+        patient.leave()
+    }
+
     @Test func aHolderThatNeverLeavesDelaysOthersOnlyUntilTheTimeout() {
         defer { unlink(path) }
         let stuck = Turnstile(path: path, timeoutMilliseconds: 2000, report: { _ in })

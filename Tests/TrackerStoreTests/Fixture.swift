@@ -41,12 +41,21 @@ final class Fixture {
         torrent: Int = 1, peer: Int, address: String = "10.0.0.1", port: Int? = nil, left: Int = 100,
         event: String? = nil, extra: String = ""
     ) throws -> Bencode {
+        let response = announceResponse(
+            torrent: torrent, peer: peer, address: address, port: port, left: left, event: event, extra: extra)
+        return try Bencode.decode(response.body)
+    }
+
+    /// The same announce, as the HTTP status and body.
+    func announceResponse(
+        torrent: Int = 1, peer: Int, address: String = "10.0.0.1", port: Int? = nil, left: Int = 100,
+        event: String? = nil, extra: String = ""
+    ) -> TrackerResponse {
         var query = "info_hash=\(percentEncoded(twenty(torrent, tag: 0xaa)))&peer_id=\(percentEncoded(twenty(peer, tag: 0x2d)))"
         query += "&port=\(port ?? 1000 + peer)&left=\(left)"
         if let event { query += "&event=\(event)" }
         query += extra
-        let response = tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: address))
-        return try Bencode.decode(response.body)
+        return tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: address))
     }
 
     func respond(path: String, query: String, remoteAddress: String? = "10.0.0.1") -> TrackerResponse {

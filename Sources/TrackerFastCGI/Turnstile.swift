@@ -1,8 +1,9 @@
 import CFastCGI
 import Glibc
 
-/// Lets one worker at a time take a request and answer it, across every process that serves the
-/// same database.
+/// Lets one worker at a time take requests and answer them, across every process that serves the
+/// same database. A worker holds it for a batch of requests (`ConnectionLoop`), and while busy for
+/// several batches in a row, up to `defaultLongestHoldNanoseconds`.
 ///
 /// SQLite admits one writer at a time, and nearly every request is a write. Without this, workers
 /// that reach `BEGIN IMMEDIATE` together poll for SQLite's lock: the losers burn the CPU that the

@@ -10,7 +10,7 @@ import TrackerCore
 /// answers a batch: every request that has arrived on the connections it keeps, then up to
 /// `acceptsPerBatch` new connections, oldest first from the kernel's backlog. It stores the batch
 /// (`BatchResponder.finishBatch`), writes the replies, and goes on with the next batch while there
-/// is work, keeping the turn for up to `Turnstile.longestHoldNanoseconds`; an idle worker gives
+/// is work, keeping the turn for up to `Turnstile.defaultLongestHoldNanoseconds`; an idle worker gives
 /// the turn up at once. New connections wait in the backlog for whichever worker is free first,
 /// not behind one busy worker.
 public enum ConnectionLoop {

@@ -101,10 +101,10 @@ struct FastCGIConnection {
             let role = Int32(input[content.lowerBound]) << 8 | Int32(input[content.lowerBound + 1])
             let keeps = input[content.lowerBound + 2] & UInt8(FCGI_KEEP_CONN) != 0
             if request != nil {
-                return appendEnd(id: id, protocolStatus: UInt8(FCGI_CANT_MPX_CONN))
+                return Self.appendEnd(id: id, protocolStatus: UInt8(FCGI_CANT_MPX_CONN), to: &output)
             }
             guard role == FCGI_RESPONDER else {
-                appendEnd(id: id, protocolStatus: UInt8(FCGI_UNKNOWN_ROLE))
+                Self.appendEnd(id: id, protocolStatus: UInt8(FCGI_UNKNOWN_ROLE), to: &output)
                 if !keeps { closesAfterOutput = true }
                 return
             }
@@ -128,7 +128,7 @@ struct FastCGIConnection {
         case FCGI_ABORT_REQUEST:
             guard let pending = request, pending.id == id else { return }
             request = nil
-            appendEnd(id: id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE))
+            Self.appendEnd(id: id, protocolStatus: UInt8(FCGI_REQUEST_COMPLETE), to: &output)
             if !pending.keepsConnection { closesAfterOutput = true }
         case FCGI_GET_VALUES:
             // One request per connection, as many connections as the listen backlog allows.
@@ -136,10 +136,12 @@ struct FastCGIConnection {
             for (name, value) in [("FCGI_MPXS_CONNS", "0"), ("FCGI_MAX_REQS", "1")] {
                 pairs += [UInt8(name.utf8.count), UInt8(value.utf8.count)] + Array(name.utf8) + Array(value.utf8)
             }
-            appendRecord(type: FCGI_GET_VALUES_RESULT, id: 0, content: pairs[...])
+            Self.appendRecord(type: FCGI_GET_VALUES_RESULT, id: 0, content: pairs[...], to: &output)
         default:
             if id == FCGI_NULL_REQUEST_ID {
-                appendRecord(type: FCGI_UNKNOWN_TYPE, id: 0, content: [UInt8(truncatingIfNeeded: type), 0, 0, 0, 0, 0, 0, 0][...])
+                Self.appendRecord(
+                    type: FCGI_UNKNOWN_TYPE, id: 0, content: [UInt8(truncatingIfNeeded: type), 0, 0, 0, 0, 0, 0, 0][...],
+                    to: &output)
             }
         }
     }
@@ -188,16 +190,8 @@ struct FastCGIConnection {
         }
     }
 
-    private mutating func appendEnd(id: UInt16, protocolStatus: UInt8) {
-        Self.appendEnd(id: id, protocolStatus: protocolStatus, to: &output)
-    }
-
     private static func appendEnd(id: UInt16, protocolStatus: UInt8, to output: inout [UInt8]) {
         appendRecord(type: FCGI_END_REQUEST, id: id, content: [0, 0, 0, 0, protocolStatus, 0, 0, 0][...], to: &output)
-    }
-
-    private mutating func appendRecord(type: Int32, id: UInt16, content: ArraySlice<UInt8>) {
-        Self.appendRecord(type: type, id: id, content: content, to: &output)
     }
 
     private static func appendRecord(type: Int32, id: UInt16, content: ArraySlice<UInt8>, to output: inout [UInt8]) {

@@ -11,8 +11,9 @@ public enum PreforkServer {
     ///   - log: receives one line per worker start failure or unexpected exit.
     public static func run(workers: Int, log: (String) -> Void, worker: () -> Void) {
         Signals.installSupervisorHandlers()
-        var children = Set<pid_t>()
-        var recentRestarts: [timespec] = []
+        /// Each worker and when it started (monotonic seconds).
+        var children: [pid_t: Int] = [:]
+        var recentQuickDeaths: [Int] = []
 
         func spawn() {
             let pid = fork()
@@ -26,7 +27,7 @@ public enum PreforkServer {
                 log("cannot fork a worker: \(errnoText())")
                 return
             }
-            children.insert(pid)
+            children[pid] = monotonicSeconds()
         }
 
         for _ in 0..<workers { spawn() }
@@ -44,18 +45,28 @@ public enum PreforkServer {
                 }
                 break
             }
-            guard children.remove(pid) != nil else { continue }
+            guard let started = children.removeValue(forKey: pid) else { continue }
             if Signals.shutdownRequested { break }
             log("worker \(pid) \(describe(status)); starting a new one")
-            // A worker that dies at once (database gone, say) must not turn into a fork storm.
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            recentRestarts = recentRestarts.filter { now.tv_sec - $0.tv_sec < 10 } + [now]
-            if recentRestarts.count > max(10, workers * 4) { sleep(1) }
+            // A worker that dies at once (database gone, say) must not turn into a fork storm, so
+            // many quick deaths in a row slow restarts down. One that had been serving is replaced
+            // at once whatever happened before: a burst of failures must never leave the pool
+            // empty for long.
+            let now = monotonicSeconds()
+            if now - started < 1 {
+                recentQuickDeaths = recentQuickDeaths.filter { now - $0 < 10 } + [now]
+                if recentQuickDeaths.count > max(10, workers * 4) { sleep(1) }
+            }
             spawn()
         }
 
-        stop(children)
+        stop(Set(children.keys))
+    }
+
+    private static func monotonicSeconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec
     }
 
     /// SIGTERM to every worker, then SIGKILL to any still running after five seconds.

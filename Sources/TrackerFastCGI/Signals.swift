@@ -26,6 +26,14 @@ public enum Signals {
         install([SIGALRM]) { _ in }
     }
 
+    /// A peer that hangs up before its reply is written (a client that aborts makes nginx close
+    /// the upstream connection) must cost only that reply: `write` then fails with EPIPE, which
+    /// the connection loop handles, instead of SIGPIPE killing the worker and every request of
+    /// its batch. Called first thing in every mode; inherited across `fork`.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     /// Clears a shutdown request inherited from the supervisor (in a freshly forked worker).
     static func resetFlag() { shutdownFlag = 0 }
 

@@ -16,6 +16,10 @@ struct Respond: ParsableCommand {
     @OptionGroup var options: TrackerOptions
 
     func run() throws {
+        // libfcgi installs a SIGPIPE handler of its own when asked whether this is CGI; say so
+        // ourselves rather than rely on that, for plain CGI too (the reply to a web server that
+        // went away is simply lost; what was stored stays stored).
+        Signals.ignoreBrokenPipes()
         if FastCGIResponder.isCGI {
             try respondToCGI()
             return

@@ -18,6 +18,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: TrackerOptions
 
     func run() throws {
+        Signals.ignoreBrokenPipes()
         let resolved = try options.resolve(extra: server.commandLineSettings)
         let configuration = resolved.configuration
         let workers = configuration.workerCount(onlineCores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))

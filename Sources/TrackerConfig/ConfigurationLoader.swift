@@ -94,8 +94,7 @@ public enum ConfigurationLoader {
     /// is an error: a typo in a file must not silently fall back to a default.
     static func applyFile(at path: String, to resolved: inout ResolvedConfiguration) throws(ConfigurationError) {
         let text = try readFile(path)
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = String(rawLine).trimmingSpaces
+        for (index, line) in lines(of: text).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let source = ConfigurationSource.file(path: path, line: index + 1)
             guard let equals = line.firstIndex(of: "=") else {
@@ -109,24 +108,43 @@ public enum ConfigurationLoader {
         }
     }
 
+    /// The file's lines, trimmed, whether they end in LF or CRLF (a file edited on Windows), and
+    /// without the byte-order mark some editors put first. Split on scalars: to Swift, "\r\n"
+    /// is one Character, so splitting Characters on "\n" would leave CRLF lines joined.
+    static func lines(of text: String) -> [String] {
+        var scalars = Substring(text).unicodeScalars
+        if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
+        return scalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)).trimmingSpaces }
+    }
+
+    /// The file's text. Only a regular file is read: opening a FIFO for reading would block until
+    /// something writes to it, and a device or directory is a mistake; both get one line instead.
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
-        guard let file = fopen(path, "r") else {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
             throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
         }
-        defer { fclose(file) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw ConfigurationError("configuration file \(path) is not a regular file: name a file of 'name = value' lines")
+        }
+        guard info.st_size <= 1 << 20 else { throw ConfigurationError("configuration file \(path) is over 1 MiB") }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count > 0 { bytes += chunk[..<count] }
-            if count < chunk.count {
-                if ferror(file) != 0 {
-                    throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
-                }
-                break
+        while bytes.count <= 1 << 20 {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
             }
-            if bytes.count > 1 << 20 { throw ConfigurationError("configuration file \(path) is over 1 MiB") }
+            if count == 0 { break }
+            bytes += chunk[..<count]
         }
+        if bytes.count > 1 << 20 { throw ConfigurationError("configuration file \(path) is over 1 MiB") }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigurationError("configuration file \(path) is not UTF-8 text")
         }

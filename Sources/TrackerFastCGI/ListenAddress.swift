@@ -20,8 +20,26 @@ public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0
         else { return nil }
         var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self = .tcp(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        if bracketed { host = String(host.dropFirst().dropLast()) }
+        // Only numeric addresses: `serve` binds without name lookups, so `localhost:9000` must be
+        // refused here, where `check-config` sees it too, and not only when binding.
+        if host.isEmpty {
+            host = "0.0.0.0"
+        } else if !(bracketed ? Self.isIPv6(host) : Self.isIPv4(host)) {
+            return nil
+        }
+        self = .tcp(host: host, port: port)
+    }
+
+    private static func isIPv4(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    private static func isIPv6(_ text: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET6, text, &address) == 1
     }
 
     public var description: String {

@@ -60,9 +60,9 @@ struct Serve: ParsableCommand {
 
 /// The settings only `shoal serve` uses.
 struct ServerOptions: ParsableArguments {
-    @Option(help: help("listen")) var listen: String?
-    @Option(help: help("workers")) var workers: String?
-    @Option(help: help("socket-mode")) var socketMode: String?
+    @Option(parsing: .unconditional, help: help("listen")) var listen: String?
+    @Option(parsing: .unconditional, help: help("workers")) var workers: String?
+    @Option(parsing: .unconditional, help: help("socket-mode")) var socketMode: String?
 
     var commandLineSettings: [(name: String, value: String)] {
         [("listen", listen), ("workers", workers), ("socket-mode", socketMode)].compactMap { name, value in

@@ -5,25 +5,27 @@ import TrackerConfig
 /// The options every command shares: the configuration file and every per-request setting.
 ///
 /// Values stay strings here so that the command line, the file and the environment are parsed and
-/// checked by the same code (`Setting`), with the same one-line errors.
+/// checked by the same code (`Setting`), with the same one-line errors. They are parsed
+/// `.unconditional`ly, so that `--interval -5` reaches that check (one line, exit 78) instead of
+/// the argument parser taking `-5` for an option.
 struct TrackerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "A configuration file of 'name = value' lines (see shoal.conf.sample). Also SHOAL_CONFIG.",
         valueName: "path"))
     var config: String?
 
-    @Option(help: help("database")) var database: String?
-    @Option(help: help("busy-timeout")) var busyTimeout: String?
-    @Option(help: help("interval")) var interval: String?
-    @Option(help: help("interval-jitter")) var intervalJitter: String?
-    @Option(help: help("min-interval")) var minInterval: String?
-    @Option(help: help("peer-ttl-factor")) var peerTTLFactor: String?
-    @Option(name: .customLong("default-numwant"), help: help("default-numwant")) var defaultNumWant: String?
-    @Option(name: .customLong("max-numwant"), help: help("max-numwant")) var maxNumWant: String?
-    @Option(help: help("max-scrape-hashes")) var maxScrapeHashes: String?
-    @Option(help: help("trusted-proxies")) var trustedProxies: String?
-    @Option(help: help("client-address-header")) var clientAddressHeader: String?
-    @Option(name: .customLong("allow-ip-parameter"), help: help("allow-ip-parameter")) var allowIPParameter: String?
+    @Option(parsing: .unconditional, help: help("database")) var database: String?
+    @Option(parsing: .unconditional, help: help("busy-timeout")) var busyTimeout: String?
+    @Option(parsing: .unconditional, help: help("interval")) var interval: String?
+    @Option(parsing: .unconditional, help: help("interval-jitter")) var intervalJitter: String?
+    @Option(parsing: .unconditional, help: help("min-interval")) var minInterval: String?
+    @Option(parsing: .unconditional, help: help("peer-ttl-factor")) var peerTTLFactor: String?
+    @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
+    @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
+    @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(parsing: .unconditional, help: help("trusted-proxies")) var trustedProxies: String?
+    @Option(parsing: .unconditional, help: help("client-address-header")) var clientAddressHeader: String?
+    @Option(name: .customLong("allow-ip-parameter"), parsing: .unconditional, help: help("allow-ip-parameter")) var allowIPParameter: String?
 
     /// (setting name, value) for every option given.
     var commandLineSettings: [(name: String, value: String)] {

@@ -75,6 +75,11 @@ import TrackerCore
         ("workers = 0", "from 1 to 1024"),
         ("socket-mode = 999", "octal"),
         ("min-interval = 2000", "min-interval must be between 0 and interval"),
+        ("listen = localhost:9000", "listen = 'localhost:9000'"),
+        ("busy-timeout = 0", "from 100 to 60000"),
+        ("interval = -5", "from 1 to 86400"),
+        ("database = file:/dev/shm/x.db?nolock=1", "SQLite URIs are not accepted"),
+        ("database = shoal.db", "absolute file path"),
     ])
     func badFileValuesNameTheSettingAndLine(line: String, expected: String) {
         do {
@@ -99,6 +104,28 @@ import TrackerCore
     @Test func unknownEnvironmentVariablesAreOnlyWarnings() throws {
         let resolved = try load(environment: ["SHOAL_BIN": "/usr/bin/shoal", "PATH": "/bin"])
         #expect(resolved.warnings == ["ignoring environment variable SHOAL_BIN: no such setting"])
+    }
+
+    @Test func windowsLineEndingsAndAByteOrderMarkAreRead() throws {
+        let resolved = try load(file: "\u{FEFF}# written on Windows\r\ninterval = 1200\r\n\r\nmax-numwant = 80\r\n")
+        #expect(resolved.configuration.policy.interval == 1200)
+        #expect(resolved.configuration.policy.maxNumWant == 80)
+        if case .file(_, let line) = resolved.source(of: Setting.named("max-numwant")!) { #expect(line == 4) }
+    }
+
+    @Test func aFIFOIsRefusedAtOnceInsteadOfHanging() {
+        let path = "/tmp/shoal-config-fifo-\(UInt32.random(in: 0 ... .max))"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        do {
+            _ = try ConfigurationLoader.load(commandLine: [], configFile: path, environment: [:])
+            Issue.record("a FIFO should be refused")
+        } catch {
+            #expect(error.description == "configuration file \(path) is not a regular file: name a file of 'name = value' lines")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(commandLine: [], configFile: "/tmp", environment: [:])
+        }
     }
 
     @Test func missingFileSaysWhy() {

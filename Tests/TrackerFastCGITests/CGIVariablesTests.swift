@@ -58,7 +58,10 @@ import TrackerFastCGI
         #expect(ListenAddress(text) == expected)
     }
 
-    @Test(arguments: ["", "unix:", "localhost", "127.0.0.1:0", "127.0.0.1:70000", "1.2.3.4:http"])
+    @Test(arguments: [
+        "", "unix:", "localhost", "127.0.0.1:0", "127.0.0.1:70000", "1.2.3.4:http", "localhost:9000",
+        "example.org:9000", "::1:9000", "[127.0.0.1]:9000", "1.2.3:9000", "[::1]x:9000",
+    ])
     func badListenAddressesAreRefused(text: String) {
         #expect(ListenAddress(text) == nil)
     }

@@ -60,3 +60,32 @@ def test_serve_uses_file_then_environment(workdir):
     finally:
         nginx.stop()
         assert shoal.stop() == 0, shoal.output()
+
+
+def test_every_bad_value_is_one_line_and_exit_78(workdir):
+    """Edges found by trying: negative numbers on the command line (the argument parser took them
+    for options and exited 64), a host name in listen (check-config accepted what serve could not
+    bind), a FIFO as the configuration file (it hung), SQLite URIs, a zero busy timeout."""
+    fifo = workdir / "fifo.conf"
+    os.mkfifo(fifo)
+    for args, expected in [
+        (["check-config", "--interval", "-5"], "interval = '-5' (command line --interval)"),
+        (["serve", "--max-numwant", "-1"], "max-numwant = '-1'"),
+        (["check-config", "--listen", "localhost:9000"], "listen = 'localhost:9000'"),
+        (["serve", "--listen", "localhost:9000"], "listen = 'localhost:9000'"),
+        (["check-config", "--config", str(fifo)], "is not a regular file"),
+        (["check-config", "--database", f"file:{workdir}/x.db?nolock=1"], "SQLite URIs are not accepted"),
+        (["check-config", "--busy-timeout", "0"], "busy-timeout = '0'"),
+    ]:
+        out = run_shoal(args)
+        assert out.returncode == 78, (args, out.returncode, out.stderr)
+        assert expected in out.stderr and len(out.stderr.strip().splitlines()) == 1, (args, out.stderr)
+
+
+def test_a_file_written_on_windows_is_read(workdir):
+    config = workdir / "shoal.conf"
+    config.write_bytes(b"\xef\xbb\xbf# saved by Notepad\r\ninterval = 1200\r\ndatabase = " + str(workdir).encode()
+                       + b"/peers.db\r\n")
+    out = run_shoal(["check-config", "--config", str(config)])
+    assert out.returncode == 0, out.stderr
+    assert "= 1200  #" in out.stdout

@@ -6,6 +6,9 @@ import TrackerFastCGI
 public struct Configuration: Equatable, Sendable {
     /// The SQLite file every responder shares; on tmpfs so that it costs no disk writes.
     public var database = "/dev/shm/shoal.db"
+    /// Where a `SHOAL_DATABASE` request parameter may put a database: empty (the default) allows
+    /// none but `database` itself, so that a request parameter cannot create files elsewhere.
+    public var requestDatabaseDirectory = ""
     /// How long a request waits for another process's write lock before answering 503.
     public var busyTimeoutMilliseconds = 2000
     /// Intervals, numwant, scrape limits and client-address rules.

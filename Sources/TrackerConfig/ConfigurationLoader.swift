@@ -73,11 +73,31 @@ public enum ConfigurationLoader {
             }
             try apply(setting, value, from: .requestParameter(name: name), to: &resolved)
         }
+        let database = resolved.configuration.database
+        if database != base.configuration.database,
+            !isDirectlyInside(base.configuration.requestDatabaseDirectory, database)
+        {
+            let allowed = base.configuration.requestDatabaseDirectory
+            throw ConfigurationError(
+                setting: "database", value: database, source: .requestParameter(name: "SHOAL_DATABASE"),
+                problem: allowed.isEmpty
+                    ? "a request may not choose the database unless request-database-dir allows a directory"
+                    : "a request may only name a database directly inside request-database-dir \(allowed)")
+        }
         resolved.deriveUnsetValues()
         if let problem = resolved.configuration.policy.validate() {
             throw ConfigurationError(problem + " (with request parameters " + requestParameters.map(\.name).joined(separator: ", ") + ")")
         }
         return resolved
+    }
+
+    /// Whether `path` names a file directly in `directory` (no subdirectory, no `..`, no hidden name).
+    static func isDirectlyInside(_ directory: String, _ path: String) -> Bool {
+        guard !directory.isEmpty else { return false }
+        let prefix = directory == "/" ? "/" : directory + "/"
+        guard path.hasPrefix(prefix) else { return false }
+        let name = path.dropFirst(prefix.count)
+        return !name.isEmpty && !name.contains("/") && !name.hasPrefix(".")
     }
 
     private static func apply(

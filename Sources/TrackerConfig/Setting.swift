@@ -45,6 +45,17 @@ extension Setting {
                 return nil
             },
             current: { $0.database }),
+        Setting(
+            name: "request-database-dir", valueName: "directory",
+            help: "A directory in which SHOAL_DATABASE request parameters (fastcgi_param, SetEnv) may name "
+                + "databases, one per virtual host. Empty (the default): a request may not change the database.",
+            perRequest: false,
+            apply: { config, value in
+                guard value.isEmpty || value.hasPrefix("/") else { return "give an absolute directory path, or nothing" }
+                config.requestDatabaseDirectory = value.count > 1 && value.hasSuffix("/") ? String(value.dropLast()) : value
+                return nil
+            },
+            current: { $0.requestDatabaseDirectory }),
         integer(
             // Below about 100 ms, ordinary contention (a checkpoint, a turn changing hands on a
             // loaded machine) already answers 503: 0 gave 2–15% of announces a 503 on a healthy system.

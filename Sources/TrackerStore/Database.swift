@@ -27,6 +27,13 @@ public final class Database {
         sqlite3_busy_handler(handle, yieldingBusyHandler, busyState)
     }
 
+    /// How long a statement waits for another process's lock; may change between requests (a
+    /// web server may send a busy timeout per virtual host), on the same connection.
+    public var busyTimeoutMilliseconds: Int {
+        get { Int(busyState.pointee.timeoutNanoseconds / 1_000_000) }
+        set { busyState.pointee.timeoutNanoseconds = UInt64(max(0, newValue)) * 1_000_000 }
+    }
+
     deinit {
         sqlite3_close_v2(handle)
         busyState.deinitialize(count: 1)
@@ -57,7 +64,7 @@ public final class Database {
 
 /// State for `yieldingBusyHandler`: when the current wait started and how long it may last.
 struct BusyState {
-    let timeoutNanoseconds: UInt64
+    var timeoutNanoseconds: UInt64
     var startedAt: UInt64 = 0
 }
 

@@ -7,15 +7,31 @@ import TrackerStore
 /// One worker's request handling: picks the tracker for each request's configuration and answers.
 ///
 /// Most requests carry no `SHOAL_*` parameters and use the process's own tracker. A web server
-/// may send some (`fastcgi_param SHOAL_DATABASE …`, Apache `SetEnv`), for instance to give each
-/// virtual host its own database; each distinct set gets a tracker, built once and kept. Nothing
-/// here outlives the process in a way that matters: it is all rebuilt on the next start.
+/// may send some (`fastcgi_param SHOAL_INTERVAL …`, Apache `SetEnv`), for instance to give each
+/// virtual host its own policy or, inside `request-database-dir`, its own database; each distinct
+/// set gets a tracker, built once and kept. Whatever the parameters, there is one SQLite
+/// connection per database file, and at most `maxOpenDatabases` of them: a flood of distinct
+/// values (each busy timeout once opened a connection of its own, never closed) costs a bounded
+/// amount of memory and descriptors. Nothing here outlives the process in a way that matters.
 final class Responder: BatchResponder {
+    /// Databases one worker keeps open besides its own; the least recently used is closed first.
+    static let maxOpenDatabases = 8
+    /// Distinct sets of request parameters one worker keeps a tracker for.
+    static let maxTrackers = 64
+
+    /// A tracker with what it needs set per request.
+    private struct Route {
+        let tracker: Tracker
+        let database: String
+        let busyTimeoutMilliseconds: Int
+    }
+
     private let base: ResolvedConfiguration
     private let readsRequestSettings: Bool
-    private var baseTracker: Tracker?
-    private var trackers: [[String]: Tracker] = [:]
-    private var stores: [String: SQLitePeerStore] = [:]
+    private var baseRoute: Route?
+    private var routes: [[String]: Route] = [:]
+    private var stores: [String: (store: SQLitePeerStore, lastUsed: UInt64)] = [:]
+    private var useCount: UInt64 = 0
     private let log = LogThrottle()
     private var inBatch = false
 
@@ -29,7 +45,7 @@ final class Responder: BatchResponder {
     /// Opens the process's own database now, so that a problem is logged at start-up.
     func openBaseStore() -> SQLiteError? {
         do throws(SQLiteError) {
-            baseTracker = try newTracker(for: base.configuration)
+            baseRoute = try newRoute(for: base.configuration)
             return nil
         } catch {
             return error
@@ -38,15 +54,16 @@ final class Responder: BatchResponder {
 
     func beginBatch() {
         inBatch = true
-        for store in stores.values { store.beginBatch() }
+        for entry in stores.values { entry.store.beginBatch() }
     }
 
     func finishBatch() -> TrackerResponse? {
         inBatch = false
         var stored = true
-        for store in stores.values {
-            if !store.finishBatch() { stored = false }
+        for entry in stores.values {
+            if !entry.store.finishBatch() { stored = false }
         }
+        closeLeastRecentlyUsedDatabases()
         if stored { return nil }
         log.once("database error: a batch of requests could not be stored; answered 503")
         return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
@@ -54,22 +71,25 @@ final class Responder: BatchResponder {
 
     func respond(_ parameters: CGIParameters) -> TrackerResponse {
         let overrides = readsRequestSettings ? parameters.parameters(prefixed: "SHOAL_") : []
-        guard let tracker = tracker(overrides: overrides) else {
+        guard let route = route(overrides: overrides), let entry = stores[route.database] else {
             return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
         }
-        let addressPolicy = tracker.policy.clientAddress
+        useCount += 1
+        stores[route.database]!.lastUsed = useCount
+        entry.store.database.busyTimeoutMilliseconds = route.busyTimeoutMilliseconds
+        let addressPolicy = route.tracker.policy.clientAddress
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
-        return tracker.respond(to: CGIVariables.trackerRequest(forwardedHeader: header, parameters.value))
+        return route.tracker.respond(to: CGIVariables.trackerRequest(forwardedHeader: header, parameters.value))
     }
 
-    private func tracker(overrides: [(name: String, value: String)]) -> Tracker? {
+    private func route(overrides: [(name: String, value: String)]) -> Route? {
         if overrides.isEmpty {
-            if let baseTracker { return baseTracker }
-            baseTracker = build(base)
-            return baseTracker
+            if let baseRoute, stores[baseRoute.database] != nil { return baseRoute }
+            baseRoute = build(base)
+            return baseRoute
         }
         let key = overrides.flatMap { [$0.name, $0.value] }
-        if let known = trackers[key] { return known }
+        if let known = routes[key], stores[known.database] != nil { return known }
         let resolved: ResolvedConfiguration
         do throws(ConfigurationError) {
             resolved = try ConfigurationLoader.applying(requestParameters: overrides, to: base)
@@ -78,35 +98,52 @@ final class Responder: BatchResponder {
             return nil
         }
         resolved.warnings.forEach { log.once($0) }
-        guard let tracker = build(resolved) else { return nil }
+        guard let route = build(resolved) else { return nil }
         // A web server sends a handful of distinct sets at most; a flood means a misconfiguration,
         // and forgetting is always safe.
-        if trackers.count >= 64 { trackers.removeAll() }
-        trackers[key] = tracker
-        return tracker
+        if routes.count >= Self.maxTrackers { routes.removeAll() }
+        routes[key] = route
+        return route
     }
 
-    private func build(_ resolved: ResolvedConfiguration) -> Tracker? {
+    private func build(_ resolved: ResolvedConfiguration) -> Route? {
         do throws(SQLiteError) {
-            return try newTracker(for: resolved.configuration)
+            return try newRoute(for: resolved.configuration)
         } catch {
             log.once(describeOpenFailure(resolved.configuration.database, error))
             return nil
         }
     }
 
-    /// Trackers with the same database share its connection.
-    private func newTracker(for configuration: Configuration) throws(SQLiteError) -> Tracker {
-        let key = "\(configuration.busyTimeoutMilliseconds) \(configuration.database)"
+    /// Trackers with the same database share its one connection, whatever their other settings.
+    private func newRoute(for configuration: Configuration) throws(SQLiteError) -> Route {
+        let path = configuration.database
         let store: SQLitePeerStore
-        if let known = stores[key] {
-            store = known
+        if let known = stores[path] {
+            store = known.store
         } else {
             store = try openStore(configuration)
             if inBatch { store.beginBatch() }
-            stores[key] = store
+            useCount += 1
+            stores[path] = (store, useCount)
         }
-        return makeTracker(store: store, policy: configuration.policy)
+        return Route(
+            tracker: makeTracker(store: store, policy: configuration.policy), database: path,
+            busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+    }
+
+    /// Closes request-named databases beyond `maxOpenDatabases`, least recently used first, with
+    /// every tracker that used them. Only between batches: a store in a batch has a transaction
+    /// open. The process's own database stays open.
+    private func closeLeastRecentlyUsedDatabases() {
+        while stores.count > Self.maxOpenDatabases + 1 {
+            guard let (path, _) = stores.filter({ $0.key != base.configuration.database })
+                .min(by: { $0.value.lastUsed < $1.value.lastUsed })
+            else { return }
+            stores[path] = nil
+            routes = routes.filter { $0.value.database != path }
+            if baseRoute?.database == path { baseRoute = nil }
+        }
     }
 }
 

@@ -145,7 +145,7 @@ import TrackerCore
     }
 
     @Test func requestParametersOverrideOnlyPerRequestSettings() throws {
-        let base = try load(commandLine: [("interval", "1000"), ("min-interval", "100")])
+        let base = try load(commandLine: [("interval", "1000"), ("min-interval", "100"), ("request-database-dir", "/dev/shm/")])
         let resolved = try ConfigurationLoader.applying(
             requestParameters: [("SHOAL_DATABASE", "/dev/shm/site-b.db"), ("SHOAL_WORKERS", "9"), ("SHOAL_NOPE", "1")],
             to: base)
@@ -155,6 +155,23 @@ import TrackerCore
         #expect(resolved.warnings.count == 2)
         #expect(throws: ConfigurationError.self) {
             try ConfigurationLoader.applying(requestParameters: [("SHOAL_MIN_INTERVAL", "5000")], to: base)
+        }
+    }
+
+    @Test func aRequestMayNameADatabaseOnlyInsideTheAllowedDirectory() throws {
+        let closed = try load(commandLine: [("database", "/run/shoal/peers.db")])
+        // Naming the process's own database changes nothing and is always fine.
+        _ = try ConfigurationLoader.applying(requestParameters: [("SHOAL_DATABASE", "/run/shoal/peers.db")], to: closed)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.applying(requestParameters: [("SHOAL_DATABASE", "/run/shoal/other.db")], to: closed)
+        }
+        let open = try load(commandLine: [("request-database-dir", "/run/shoal/sites")])
+        _ = try ConfigurationLoader.applying(requestParameters: [("SHOAL_DATABASE", "/run/shoal/sites/a.db")], to: open)
+        for outside in ["/run/shoal/sites/../x.db", "/run/shoal/sites/sub/a.db", "/run/shoal/sitesX/a.db",
+                        "/run/shoal/sites/", "/run/shoal/sites/.hidden", "/etc/passwd"] {
+            #expect(throws: ConfigurationError.self, "\(outside)") {
+                try ConfigurationLoader.applying(requestParameters: [("SHOAL_DATABASE", outside)], to: open)
+            }
         }
     }
 

@@ -263,7 +263,9 @@ class Setup:
             os.symlink(SHOAL, tracker_dir / "shoal.fcgi")
             htaccess = (ROOT / "apache/shoal.htaccess").read_text()
             htaccess = htaccess.replace("/dev/shm/shoal-tracker.db", self.database)
-            assert self.database in htaccess, "the sample .htaccess no longer sets SHOAL_DATABASE"
+            htaccess = htaccess.replace("/home/you/public_html/tracker/shoal.fcgi", str(tracker_dir / "shoal.fcgi"))
+            assert self.database in htaccess and str(tracker_dir) in htaccess, \
+                "the sample .htaccess no longer sets the binary and the database"
             (tracker_dir / ".htaccess").write_text(htaccess)
             self.server = Apache(workdir, None, {}, docroot=docroot)
             self.prefix = "/tracker"

@@ -119,3 +119,44 @@ def test_fd0_responder_survives_hang_ups(workdir):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
+
+
+def open_descriptors(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_per_request_settings_are_bounded_and_contained(workdir):
+    """Each distinct SHOAL_BUSY_TIMEOUT value once opened an SQLite connection that was never
+    closed, and SHOAL_DATABASE could create a file anywhere the service user can write."""
+    allowed = workdir / "sites"
+    allowed.mkdir()
+    shoal = harness.Shoal(workdir, workers=1, extra=["--request-database-dir", str(allowed)])
+    try:
+        address = shoal.upstream
+        info_hash = b"\x54" * 20
+        assert fastcgi.ask(address, fastcgi.announce_params(query(info_hash, 0)))[0] == 200
+        (worker,) = shoal.worker_pids()
+        before = open_descriptors(worker)
+        for n in range(1, 3001):
+            params = fastcgi.announce_params(query(info_hash, n), SHOAL_BUSY_TIMEOUT=str(1000 + n))
+            assert fastcgi.ask(address, params)[0] == 200
+        assert open_descriptors(worker) <= before + 2
+        assert rows(shoal.database, "SELECT count(*) FROM peers") == 3001
+
+        # Outside the allowed directory: refused, and nothing is created.
+        elsewhere = workdir / "elsewhere.db"
+        params = fastcgi.announce_params(query(info_hash, 1), SHOAL_DATABASE=str(elsewhere))
+        status, body = fastcgi.ask(address, params)
+        assert status == 503 and b"retry in" in body
+        assert not elsewhere.exists()
+        assert "a request may only name a database directly inside request-database-dir" in shoal.output()
+
+        # Inside it: one database per virtual host, but never more than a few open at once.
+        for n in range(40):
+            params = fastcgi.announce_params(query(info_hash, n), SHOAL_DATABASE=str(allowed / f"site{n}.db"))
+            assert fastcgi.ask(address, params)[0] == 200
+        assert len(list(allowed.glob("site*.db"))) == 40
+        assert open_descriptors(worker) <= before + 3 * 10, "request-named databases are closed again"
+        assert rows(allowed / "site7.db", "SELECT count(*) FROM peers") == 1
+    finally:
+        assert shoal.stop() == 0, shoal.output()

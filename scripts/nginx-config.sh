@@ -10,7 +10,7 @@ error_log=${4:-$rundir/error.log}
 access_log=${5:-off}
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$rundir"
-# nginx's workers run as an unprivileged user: they must be able to reach the socket.
+# nginx's workers run as an unprivileged user: they must be able to reach the socket's directory.
 chmod 755 "$rundir"
 listen_v6=""
 # Listen on [::1] too when loopback has IPv6.
@@ -20,7 +20,10 @@ if [ -n "${FASTCGI_KEEPALIVE:-}" ]; then
     upstream_block="    upstream shoal_backend { server $upstream; keepalive $FASTCGI_KEEPALIVE; }"
     pass=shoal_backend
 fi
-sed -e "s#@UPSTREAM_BLOCK@#$upstream_block#" -e "s#@RUNDIR@#$rundir#g" -e "s#@PORT@#$port#g" -e "s#@UPSTREAM@#$upstream#g" \
+# As root, nginx's workers run as www-data, the group `shoal serve --socket-group` gives the socket.
+user_line=""
+if [ "$(id -u)" -eq 0 ]; then user_line="user www-data www-data;"; fi
+sed -e "s#@USER@#$user_line#" -e "s#@UPSTREAM_BLOCK@#$upstream_block#" -e "s#@RUNDIR@#$rundir#g" -e "s#@PORT@#$port#g" -e "s#@UPSTREAM@#$upstream#g" \
     -e "s#@ERROR_LOG@#$error_log#g" -e "s#@ACCESS_LOG@#$access_log#g" \
     -e "s#@NGINX_WORKERS@#${NGINX_WORKERS:-auto}#g" -e "s#@LISTEN_V6@#$listen_v6#" \
     "$root/nginx/nginx.conf.template" > "$rundir/nginx.conf"

@@ -25,7 +25,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$bin" serve --listen "unix:$socket" --workers "$workers" --database "$database" &
+# nginx's workers (www-data when started as root, else this user) connect through the socket's group.
+group=$(id -gn)
+if [ "$(id -u)" -eq 0 ]; then group=www-data; fi
+"$bin" serve --listen "unix:$socket" --socket-group "$group" --workers "$workers" --database "$database" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.05; done
 [ -S "$socket" ] || { echo "make run: shoal did not start (see above)" >&2; exit 1; }

@@ -9,6 +9,9 @@ public struct Configuration: Equatable, Sendable {
     /// Where a `SHOAL_DATABASE` request parameter may put a database: empty (the default) allows
     /// none but `database` itself, so that a request parameter cannot create files elsewhere.
     public var requestDatabaseDirectory = ""
+    /// Permissions of the database files Shoal creates: owner-only, since they hold every peer's
+    /// address and whoever can open them can hold the workers' turn.
+    public var databaseMode: UInt32 = 0o600
     /// How long a request waits for another process's write lock before answering 503.
     public var busyTimeoutMilliseconds = 2000
     /// Intervals, numwant, scrape limits and client-address rules.
@@ -16,7 +19,10 @@ public struct Configuration: Equatable, Sendable {
     /// `shoal serve` only: where to listen, how many workers, the Unix socket's permissions.
     public var listen = ListenAddress.tcp(host: "127.0.0.1", port: 9000)
     public var workers: Int? = nil
-    public var socketMode: UInt32 = 0o666
+    /// 660: the web server reaches the socket through its group (`socketGroup`), nobody else.
+    public var socketMode: UInt32 = 0o660
+    /// The Unix socket's group (a name or a number); empty keeps the process's own group.
+    public var socketGroup = ""
 
     public init() {}
 

@@ -1,3 +1,4 @@
+import Glibc
 import TrackerCore
 import TrackerFastCGI
 
@@ -45,6 +46,19 @@ extension Setting {
                 return nil
             },
             current: { $0.database }),
+        Setting(
+            name: "database-mode", valueName: "mode",
+            help: "Permissions of the database files, in octal: 600 (the default) for the responders' user only, "
+                + "660 to share with its group. Existing files owned by that user lose any permissions beyond these.",
+            perRequest: false,
+            apply: { config, value in
+                guard let mode = UInt32(value, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
+                    return "use octal permissions that let the owner read and write, like 600 or 660"
+                }
+                config.databaseMode = mode
+                return nil
+            },
+            current: { String($0.databaseMode, radix: 8) }),
         Setting(
             name: "request-database-dir", valueName: "directory",
             help: "A directory in which SHOAL_DATABASE request parameters (fastcgi_param, SetEnv) may name "
@@ -157,8 +171,8 @@ extension Setting {
             current: { $0.workers.map(String.init) ?? "auto" }),
         Setting(
             name: "socket-mode", valueName: "mode",
-            help: "Permissions of the Unix socket file (shoal serve), in octal; the web server's user must "
-                + "be able to connect.",
+            help: "Permissions of the Unix socket file (shoal serve), in octal; the web server must be able "
+                + "to connect (see socket-group).",
             perRequest: false,
             apply: { config, value in
                 guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
@@ -168,9 +182,25 @@ extension Setting {
                 return nil
             },
             current: { String($0.socketMode, radix: 8) }),
+        Setting(
+            name: "socket-group", valueName: "group",
+            help: "The group of the Unix socket file (shoal serve), e.g. www-data: the web server's group, "
+                + "so that with socket-mode 660 it can connect and other local users cannot. Empty: the process's group.",
+            perRequest: false,
+            apply: { config, value in
+                guard value.isEmpty || groupID(value) != nil else {
+                    return "no such group: give the web server's group, e.g. www-data"
+                }
+                config.socketGroup = value
+                return nil
+            },
+            current: { $0.socketGroup }),
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+
+    /// The group ID of a group name or number, if the group exists.
+    public static func groupID(_ group: String) -> gid_t? { TrackerConfig.groupID(group) }
 
     /// The `--help` text for a setting's command-line option.
     public static func help(_ name: String) -> String {
@@ -225,4 +255,10 @@ extension Setting {
             },
             current: { get($0) ? "yes" : "no" })
     }
+}
+
+/// The group ID of a group name or number, if such a group exists.
+func groupID(_ group: String) -> gid_t? {
+    if let number = gid_t(group) { return number }
+    return getgrnam(group).map { $0.pointee.gr_gid }
 }

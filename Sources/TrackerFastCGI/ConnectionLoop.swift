@@ -14,19 +14,36 @@ import TrackerCore
 /// or one that keeps connections open, gives the turn up at once. New connections wait in the backlog for whichever worker is free first,
 /// not behind one busy worker.
 public enum ConnectionLoop {
-    /// Connections one worker keeps; beyond this it stops accepting until some close.
-    static let maxConnections = 4096
     /// New connections one batch may take. A bigger batch spreads the commit over more requests,
     /// but its replies wait for the whole batch while the web server has nothing to do: taking
     /// the whole backlog made the worker and nginx work in turn rather than side by side (bench/,
     /// 64 connections: 16 or 32 gave 18–19k announces/s, 64 gave 13k, 8 gave 16–17k).
     static let acceptsPerBatch = 16
 
+    /// How long the listener is left alone after `accept4` ran out of descriptors with no
+    /// connection to close instead: without a pause, poll reports the backlog at once, again and
+    /// again, and the worker spins.
+    static let descriptorShortagePauseMilliseconds: UInt64 = 100
+
     /// Serves until a shutdown signal (`Signals.installWorkerHandlers`); then closes everything.
-    public static func serve(socket listener: Int32, turnstile: Turnstile? = nil, responder: some BatchResponder) {
+    ///
+    /// - Parameter log: receives a line when the process runs out of descriptors (at most once a
+    ///   minute).
+    public static func serve(
+        socket listener: Int32, turnstile: Turnstile? = nil, limits: ConnectionLimits = .fromResourceLimit(),
+        responder: some BatchResponder, log: @escaping (String) -> Void = { _ in }
+    ) {
         // Shared by every worker: each must only try to accept, never block in accept.
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
         var connections: [Int32: FastCGIConnection] = [:]
+        var listenerPausedUntil: UInt64 = 0
+        var nextExpiryCheck: UInt64 = 0
+        var lastShortageReport: UInt64?
+        func closeExpiredOnceASecond(_ now: UInt64) {
+            guard now >= nextExpiryCheck else { return }
+            closeExpired(&connections, now: now)
+            nextExpiryCheck = now + 1000
+        }
         var descriptors: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         /// The connections this batch read from, and whether each stays open; reused.
@@ -35,7 +52,7 @@ public enum ConnectionLoop {
 
         while !Signals.shutdownRequested {
             descriptors.removeAll(keepingCapacity: true)
-            if connections.count < maxConnections {
+            if monotonicMilliseconds() >= listenerPausedUntil {
                 descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
             }
             for (fd, connection) in connections {
@@ -50,8 +67,10 @@ public enum ConnectionLoop {
                 if errno == EINTR { continue }
                 break
             }
+            let now = monotonicMilliseconds()
             if ready == 0 {
                 turnstile?.leave()
+                closeExpiredOnceASecond(now)
                 continue
             }
             let reads = descriptors.contains { $0.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 }
@@ -71,6 +90,7 @@ public enum ConnectionLoop {
                 var open = true
                 if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !connection.hasPendingOutput {
                     open = receive(descriptor.fd, &connection, buffer: &buffer, handler: handler)
+                    connection.lastActivity = now
                 }
                 connections[descriptor.fd] = connection
                 answered.append((descriptor.fd, open))
@@ -78,12 +98,30 @@ public enum ConnectionLoop {
             // Accepted last and answered at once: a worker takes a new connection only when it is
             // free to answer it.
             if listenerReady {
-                for _ in 0..<acceptsPerBatch where connections.count < maxConnections {
+                for _ in 0..<acceptsPerBatch {
+                    if connections.count >= limits.maxConnections, !closeQuietest(&connections, before: now) { break }
                     let fd = accept4(listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-                    if fd < 0 { break }  // the backlog is empty (or another worker took it)
+                    if fd < 0 {
+                        let failure = errno
+                        if failure == EINTR || failure == ECONNABORTED { continue }
+                        guard failure == EMFILE || failure == ENFILE else { break }  // the backlog is empty (EAGAIN)
+                        if lastShortageReport.map({ now - $0 >= 60_000 }) ?? true {
+                            lastShortageReport = now
+                            log("""
+                                out of file descriptors (\(String(cString: strerror(failure)))) with \
+                                \(connections.count) connections open: closing the quietest; raise LimitNOFILE or ulimit -n
+                                """)
+                        }
+                        if !closeQuietest(&connections, before: now) {
+                            listenerPausedUntil = now + descriptorShortagePauseMilliseconds
+                            break
+                        }
+                        continue
+                    }
                     // The web server writes the request right after connecting, so it is
                     // usually already here; if not, the read finds nothing and poll waits for it.
                     var connection = FastCGIConnection()
+                    connection.lastActivity = now
                     let open = receive(fd, &connection, buffer: &buffer, handler: handler)
                     connections[fd] = connection
                     answered.append((fd, open))
@@ -100,6 +138,9 @@ public enum ConnectionLoop {
                 }
             }
             answered.removeAll(keepingCapacity: true)
+            // After the batch, so that a connection whose request has just arrived is never
+            // closed for having been quiet before it.
+            closeExpiredOnceASecond(now)
             // A worker that keeps connections open (upstream keepalive) hands the turn on after
             // every batch: the other workers' kept connections can only be answered in their own
             // turns (bench/, keepalive 8, 8 workers: p99 53 → 22–27 ms; 2 workers: 13 → 11 ms).
@@ -111,6 +152,27 @@ public enum ConnectionLoop {
         }
         turnstile?.leave()
         for fd in connections.keys { close(fd) }
+    }
+
+    /// Closes connections that have been quiet too long (`ConnectionLimits`).
+    private static func closeExpired(_ connections: inout [Int32: FastCGIConnection], now: UInt64) {
+        for (fd, connection) in connections where ConnectionLimits.hasExpired(connection, now: now) {
+            close(fd)
+            connections[fd] = nil
+        }
+    }
+
+    /// Makes room at the cap: closes the connection quiet the longest among those not touched in
+    /// this batch (`before`) and with nothing left to write. False if there is none.
+    private static func closeQuietest(_ connections: inout [Int32: FastCGIConnection], before now: UInt64) -> Bool {
+        var quietest: (fd: Int32, since: UInt64)?
+        for (fd, connection) in connections where !connection.hasPendingOutput && connection.lastActivity < now {
+            if quietest == nil || connection.lastActivity < quietest!.since { quietest = (fd, connection.lastActivity) }
+        }
+        guard let quietest else { return false }
+        close(quietest.fd)
+        connections[quietest.fd] = nil
+        return true
     }
 
     /// Reads what has arrived and answers every request it completes; false when the connection

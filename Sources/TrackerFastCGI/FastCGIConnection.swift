@@ -35,6 +35,13 @@ struct FastCGIConnection {
 
     var hasPendingOutput: Bool { outputStart < output.count }
 
+    /// When bytes last arrived (or the connection was accepted), in `ConnectionLoop`'s clock.
+    var lastActivity: UInt64 = 0
+
+    /// Whether part of a request has arrived and the rest has not: such a connection has
+    /// `ConnectionLimits.requestMilliseconds` to finish it, an idle one longer.
+    var isMidRequest: Bool { request != nil || start < input.count }
+
     /// Appends received bytes.
     mutating func receive(_ bytes: UnsafeRawBufferPointer) {
         if start == input.count {

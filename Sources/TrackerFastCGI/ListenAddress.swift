@@ -59,15 +59,17 @@ public struct ListenError: Error, CustomStringConvertible {
 public enum Listener {
     /// Binds and listens on `address`. A Unix socket file left behind by a process that is gone
     /// is replaced; one that still answers is "in use". `unixMode` sets the socket file's
-    /// permissions, so that the web server's user can connect.
-    public static func open(_ address: ListenAddress, unixMode: mode_t = 0o666, backlog: Int32 = 1024) throws(ListenError) -> Int32 {
+    /// permissions and `unixGroup` its group, so that the web server can connect and nobody else.
+    public static func open(
+        _ address: ListenAddress, unixMode: mode_t = 0o660, unixGroup: gid_t? = nil, backlog: Int32 = 1024
+    ) throws(ListenError) -> Int32 {
         switch address {
-        case .unix(let path): return try openUnix(path: path, mode: unixMode, backlog: backlog)
+        case .unix(let path): return try openUnix(path: path, mode: unixMode, group: unixGroup, backlog: backlog)
         case .tcp(let host, let port): return try openTCP(host: host, port: port, backlog: backlog)
         }
     }
 
-    private static func openUnix(path: String, mode: mode_t, backlog: Int32) throws(ListenError) -> Int32 {
+    private static func openUnix(path: String, mode: mode_t, group: gid_t?, backlog: Int32) throws(ListenError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
@@ -81,7 +83,10 @@ public enum Listener {
         guard fd >= 0 else { throw ListenError(description: "cannot create a socket: \(errnoText())") }
 
         func bindNow() -> Int32 {
-            withUnsafePointer(to: &address) {
+            // Created owner-only, so that nobody can connect before chmod and chown below.
+            let previous = umask(0o177)
+            defer { umask(previous) }
+            return withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
@@ -101,6 +106,12 @@ public enum Listener {
             let reason = errnoText()
             close(fd)
             throw ListenError(description: "cannot bind \(path): \(reason); check that the directory exists and is writable")
+        }
+        if let group, chown(path, uid_t.max, group) != 0 {
+            let reason = errnoText()
+            close(fd)
+            unlink(path)
+            throw ListenError(description: "cannot give \(path) the group \(group): \(reason); run shoal as root or as a member of that group")
         }
         chmod(path, mode)
         guard listen(fd, backlog) == 0 else {

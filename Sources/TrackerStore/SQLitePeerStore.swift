@@ -24,6 +24,8 @@ public final class SQLitePeerStore: PeerStore {
     private var sweepFrom: PeerKey = ([], 0, 0, [])
 
     public let database: Database
+    /// A line for the log when opening changed the files' permissions.
+    public let permissionsNote: String?
     private let begin: Statement
     private let commit: Statement
     private let rollback: Statement
@@ -42,7 +44,12 @@ public final class SQLitePeerStore: PeerStore {
     /// many concurrent processes (WAL, `synchronous=OFF`) and applies `schema.sql`.
     ///
     /// Throws when the file cannot be opened or written, with SQLite's reason.
-    public init(path: String, busyTimeoutMilliseconds: Int = 2000) throws(SQLiteError) {
+    /// - Parameters:
+    ///   - fileMode: the permissions of a database file this creates; an existing one owned by
+    ///     this user loses any beyond them (`permissionsNote` says so).
+    public init(path: String, busyTimeoutMilliseconds: Int = 2000, fileMode: mode_t = 0o600) throws(SQLiteError) {
+        permissionsNote = DatabaseFile.tightenPermissions(path, mode: fileMode)
+        DatabaseFile.createIfMissing(path, mode: fileMode)
         database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         // Setting up a new file races with every other process doing the same at the same moment
         // (CGI starts a process per request). Switching to WAL can report SQLITE_BUSY without

@@ -39,7 +39,7 @@ struct Respond: ParsableCommand {
         }
         Signals.installWorkerHandlers()
         ConnectionLoop.serve(
-            socket: 0, turnstile: makeTurnstile(resolved.configuration), responder: responder)
+            socket: 0, turnstile: makeTurnstile(resolved.configuration), responder: responder, log: logLine)
     }
 
     private func respondToCGI() throws {

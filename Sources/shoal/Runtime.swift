@@ -23,7 +23,11 @@ func openStoreOrExit(_ configuration: Configuration) throws -> SQLitePeerStore {
 }
 
 func openStore(_ configuration: Configuration) throws(SQLiteError) -> SQLitePeerStore {
-    try SQLitePeerStore(path: configuration.database, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+    let store = try SQLitePeerStore(
+        path: configuration.database, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
+        fileMode: mode_t(configuration.databaseMode))
+    store.permissionsNote.map(logLine)
+    return store
 }
 
 func describeOpenFailure(_ path: String, _ error: SQLiteError) -> String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import TrackerConfig
 import TrackerFastCGI
 
 /// A self-managed pool of FastCGI workers on a socket of our own.
@@ -33,7 +34,9 @@ struct Serve: ParsableCommand {
                 socket = inherited
                 activated = true
             } else {
-                socket = try Listener.open(configuration.listen, unixMode: mode_t(configuration.socketMode))
+                socket = try Listener.open(
+                    configuration.listen, unixMode: mode_t(configuration.socketMode),
+                    unixGroup: Setting.groupID(configuration.socketGroup))
                 activated = false
             }
         } catch {
@@ -44,13 +47,18 @@ struct Serve: ParsableCommand {
         // Open once here so a bad database stops start-up with one clear line, not N workers dying.
         _ = try openStoreOrExit(configuration)
         logLine("serving FastCGI on \(place) with \(workers) workers, database \(configuration.database)")
-        PreforkServer.run(workers: workers, log: logLine) {
+        // A batch holds the turn for at most about one busy timeout (waiting for SQLite's lock)
+        // plus its own work; a worker that holds it much longer is not coming back by itself.
+        let stuckAfter = 2 * configuration.busyTimeoutMilliseconds + 1000
+        PreforkServer.run(workers: workers, stuckAfterMilliseconds: stuckAfter, log: logLine) { holdClock in
             let responder = Responder(configuration: resolved, readsRequestSettings: true)
             if let error = responder.openBaseStore() {
                 logLine(describeOpenFailure(configuration.database, error))
                 Glibc.exit(1)
             }
-            ConnectionLoop.serve(socket: socket, turnstile: makeTurnstile(configuration), responder: responder)
+            let turnstile = makeTurnstile(configuration)
+            turnstile?.holdClock = holdClock
+            ConnectionLoop.serve(socket: socket, turnstile: turnstile, responder: responder, log: logLine)
         }
         // A socket systemd opened is systemd's to remove.
         if !activated, case .unix(let path) = configuration.listen { unlink(path) }
@@ -63,9 +71,10 @@ struct ServerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("listen")) var listen: String?
     @Option(parsing: .unconditional, help: help("workers")) var workers: String?
     @Option(parsing: .unconditional, help: help("socket-mode")) var socketMode: String?
+    @Option(parsing: .unconditional, help: help("socket-group")) var socketGroup: String?
 
     var commandLineSettings: [(name: String, value: String)] {
-        [("listen", listen), ("workers", workers), ("socket-mode", socketMode)].compactMap { name, value in
+        [("listen", listen), ("workers", workers), ("socket-mode", socketMode), ("socket-group", socketGroup)].compactMap { name, value in
             value.map { (name, $0) }
         }
     }

@@ -15,6 +15,7 @@ struct TrackerOptions: ParsableArguments {
     var config: String?
 
     @Option(parsing: .unconditional, help: help("database")) var database: String?
+    @Option(parsing: .unconditional, help: help("database-mode")) var databaseMode: String?
     @Option(parsing: .unconditional, help: help("request-database-dir")) var requestDatabaseDir: String?
     @Option(parsing: .unconditional, help: help("busy-timeout")) var busyTimeout: String?
     @Option(parsing: .unconditional, help: help("interval")) var interval: String?
@@ -31,7 +32,7 @@ struct TrackerOptions: ParsableArguments {
     /// (setting name, value) for every option given.
     var commandLineSettings: [(name: String, value: String)] {
         let given: [(String, String?)] = [
-            ("database", database), ("request-database-dir", requestDatabaseDir), ("busy-timeout", busyTimeout), ("interval", interval),
+            ("database", database), ("database-mode", databaseMode), ("request-database-dir", requestDatabaseDir), ("busy-timeout", busyTimeout), ("interval", interval),
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),

@@ -66,13 +66,31 @@ import Testing
         #expect(waited >= 140)
         #expect(waited < 1500)
         #expect(reports.count == 1 && reports[0].contains("held the turnstile"))
-        // Throttled: the next timeout within a minute is not reported again.
+        // Having timed out once, it no longer waits on that holder at all (nor reports again).
+        #expect(waiting.bypassing)
         waiting.enter()
+        #expect(!waiting.isHeld)
         #expect(reports.count == 1)
         stuck.leave()
         waiting.enter()
         #expect(waiting.isHeld)
+        #expect(!waiting.bypassing)
+        #expect(reports.count == 2 && reports[1].contains("free again"))
         waiting.leave()
+    }
+
+    @Test func theHoldClockShowsSinceWhenTheTurnIsHeld() {
+        defer { unlink(path) }
+        let slot = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        defer { slot.deallocate() }
+        slot.pointee = 0
+        let turnstile = Turnstile(path: path, timeoutMilliseconds: 100, report: { _ in })
+        turnstile.holdClock = slot
+        let before = Turnstile.now()
+        turnstile.enter()
+        #expect(slot.pointee >= before)
+        turnstile.leave()
+        #expect(slot.pointee == 0)
     }
 
     @Test func aDatabaseNotCreatedYetIsLockedOnceItExists() {

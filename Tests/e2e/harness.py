@@ -51,15 +51,19 @@ def port_open(host: str, port: int) -> bool:
 class Shoal:
     """`shoal serve` on a loopback TCP port or a Unix socket."""
 
-    def __init__(self, workdir: pathlib.Path, workers=2, listen=None, database=None, extra=(), env=None):
+    def __init__(self, workdir: pathlib.Path, workers=2, listen=None, database=None, extra=(), env=None,
+                 preexec_fn=None):
         self.workdir = workdir
         self.database = database or str(workdir / "peers.db")
         self.listen = listen or f"127.0.0.1:{free_port()}"
         self.log_path = workdir / f"shoal-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "wb")
+        # nginx (and Apache) workers run as www-data when the tests run as root.
+        group = ["--socket-group", "www-data"] if self.listen.startswith("unix:") and os.geteuid() == 0 else []
         self.process = subprocess.Popen(
-            [SHOAL, "serve", "--listen", self.listen, "--workers", str(workers), "--database", self.database, *extra],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            [SHOAL, "serve", "--listen", self.listen, "--workers", str(workers), "--database", self.database, *group,
+             *extra],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=preexec_fn)
         if self.listen.startswith("unix:"):
             path = self.listen[5:]
             wait_until(lambda: os.path.exists(path) or self.process.poll() is not None, what="shoal socket")

@@ -160,3 +160,190 @@ def test_per_request_settings_are_bounded_and_contained(workdir):
         assert rows(allowed / "site7.db", "SELECT count(*) FROM peers") == 1
     finally:
         assert shoal.stop() == 0, shoal.output()
+
+
+def raise_own_descriptor_limit(count):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(count, hard), hard))
+
+
+def idle_connections(address, count):
+    """`count` connections that connect and send nothing, as a hostile local user would."""
+    socks = []
+    deadline = time.monotonic() + 60
+    while len(socks) < count and time.monotonic() < deadline:
+        try:
+            socks.append(fastcgi.connect(address, timeout=5))
+        except BlockingIOError:
+            time.sleep(0.001)  # the backlog is full for a moment (a Unix socket says so at once)
+    return socks
+
+
+def test_idle_connections_cannot_lock_out_the_web_server(workdir):
+    """9,000 idle connections once blocked every request (a fixed cap of 4,096 per worker)."""
+    raise_own_descriptor_limit(12000)
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock")
+    socks = []
+    try:
+        socks = idle_connections(shoal.upstream, 9000)
+        assert len(socks) == 9000
+        status, body = fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x55" * 20, 1)), timeout=10)
+        assert status == 200 and b"failure reason" not in body
+    finally:
+        for sock in socks:
+            sock.close()
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_a_low_descriptor_limit_makes_room_instead_of_spinning(workdir):
+    """Under `ulimit -n 1024`, 2,100 idle connections once left both workers spinning on accept4
+    failing with EMFILE, with nothing logged. Now the cap follows the limit and the quietest
+    connection makes room for a new one."""
+    import resource
+    raise_own_descriptor_limit(4000)
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock", preexec_fn=low_limit)
+    socks = []
+    try:
+        socks = idle_connections(shoal.upstream, 2100)
+        for n in range(20):
+            status, _ = fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x56" * 20, n)), timeout=10)
+            assert status == 200
+        for pid in shoal.worker_pids():
+            assert len(os.listdir(f"/proc/{pid}/fd")) <= 1024
+        # The evicted connections were closed by the workers, not left half-open.
+        closed = 0
+        for sock in socks:
+            sock.setblocking(False)
+            try:
+                closed += sock.recv(1) == b""
+            except BlockingIOError:
+                pass
+        assert closed >= 2100 - 2 * 1024, closed
+    finally:
+        for sock in socks:
+            sock.close()
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_a_half_sent_request_times_out(workdir):
+    """A connection that sends part of a request and stops is closed after 10 s."""
+    shoal = harness.Shoal(workdir, workers=1, listen=f"unix:{workdir}/shoal.sock")
+    try:
+        sock = fastcgi.connect(shoal.upstream, timeout=20)
+        request = fastcgi.request_bytes(fastcgi.announce_params(query(b"\x57" * 20, 1)))
+        sock.sendall(request[:20])
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by shoal
+        assert time.monotonic() - started >= 9
+        # Meanwhile and afterwards, everyone else is served.
+        assert fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x57" * 20, 2)))[0] == 200
+    finally:
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_the_socket_is_not_open_to_every_local_user(workdir):
+    path = workdir / "shoal.sock"
+    shoal = harness.Shoal(workdir, workers=1, listen=f"unix:{path}")
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        assert mode == 0o660, oct(mode)
+        if os.geteuid() == 0:
+            import grp
+            assert grp.getgrgid(os.stat(path).st_gid).gr_name == "www-data"
+            # Another local user (nobody) cannot connect.
+            probe = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c",
+                                    f"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{path}')"],
+                                   capture_output=True, text=True)
+            assert probe.returncode != 0 and "Permission denied" in probe.stderr, probe
+    finally:
+        assert shoal.stop() == 0, shoal.output()
+
+
+def turn_holder(database):
+    """The PID holding the flock on the database file (the workers' turn), from /proc/locks."""
+    inode = os.stat(database).st_ino
+    for line in open("/proc/locks"):
+        fields = line.split()
+        if "FLOCK" in fields and "->" not in fields:
+            pid, device_inode = fields[4], fields[5]
+            if int(device_inode.rsplit(":", 1)[1]) == inode:
+                return int(pid)
+    return None
+
+
+def test_a_stopped_turn_holder_is_replaced_and_throttles_nobody(workdir):
+    """A worker SIGSTOPped while holding the turn cut 7,700 announces/s to 8/s for as long as it
+    stayed stopped: every later batch waited the whole busy timeout again."""
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock", extra=["--busy-timeout", "300"])
+    info_hash = b"\x58" * 20
+    stop = threading.Event()
+    answered = []
+
+    def client(offset):
+        n = offset
+        while not stop.is_set():
+            n += 1
+            try:
+                status, body = fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(info_hash, n)), timeout=10)
+                answered.append((time.monotonic(), status))
+            except OSError:
+                answered.append((time.monotonic(), 0))
+
+    threads = [threading.Thread(target=client, args=(i * 100000,)) for i in range(4)]
+    stopped = None
+    try:
+        for t in threads:
+            t.start()
+        harness.wait_until(lambda: len(answered) > 200, what="load")
+        deadline = time.monotonic() + 10
+        while stopped is None and time.monotonic() < deadline:
+            holder = turn_holder(shoal.database)
+            if holder in shoal.worker_pids():
+                os.kill(holder, signal.SIGSTOP)
+                if turn_holder(shoal.database) == holder:
+                    stopped = holder
+                else:
+                    os.kill(holder, signal.SIGCONT)
+        assert stopped, "never caught a worker holding the turn"
+        stopped_at = time.monotonic()
+        time.sleep(5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(20)
+    output = shoal.output()
+    try:
+        assert f"worker {stopped} held the turn for" in output and "killed it" in output, output
+        assert stopped not in shoal.worker_pids()
+        harness.wait_until(lambda: len(shoal.worker_pids()) == 2, what="a replacement worker")
+        after = [status for when, status in answered if when > stopped_at + 2.5]
+        # At 8 a second (the old behaviour) this would be about 20.
+        assert len(after) > 500 and after.count(200) >= len(after) - 8, (len(after), set(after))
+        assert_consistent(shoal.database)
+    finally:
+        assert shoal.stop() == 0, output
+
+
+def test_database_files_are_owner_only(workdir):
+    shoal = harness.Shoal(workdir, workers=1)
+    try:
+        assert fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x59" * 20, 1)))[0] == 200
+        for suffix in ("", "-wal", "-shm"):
+            mode = os.stat(shoal.database + suffix).st_mode & 0o777
+            assert mode == 0o600, (suffix, oct(mode))
+    finally:
+        assert shoal.stop() == 0, shoal.output()
+    # A file left world-readable (by an earlier version, or by hand) is tightened on open.
+    os.chmod(shoal.database, 0o644)
+    shoal = harness.Shoal(workdir, workers=1, database=shoal.database)
+    try:
+        assert os.stat(shoal.database).st_mode & 0o777 == 0o600
+        assert "took permissions beyond database-mode away" in shoal.output()
+    finally:
+        assert shoal.stop() == 0, shoal.output()

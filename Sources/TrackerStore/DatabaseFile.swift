@@ -1,0 +1,36 @@
+import Glibc
+
+/// The database file's permissions. The file holds every peer's address, and any local user who
+/// can open it can also hold the workers' turn (`flock`), so it is created owner-only (or with
+/// the mode the operator chose, e.g. 660 for a web server's group), never world-readable. SQLite
+/// gives the `-wal` and `-shm` files it creates the database file's mode.
+enum DatabaseFile {
+    /// Creates an empty database file with `mode` if there is none yet (SQLite takes an empty file
+    /// as a new database). Must run before this process's SQLite opens the file: closing any
+    /// descriptor of a file drops the process's POSIX locks on it, SQLite's included.
+    static func createIfMissing(_ path: String, mode: mode_t) {
+        guard path != ":memory:" else { return }
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        if fd >= 0 {
+            // The umask may have taken bits away, never added any; set exactly what was asked.
+            fchmod(fd, mode)
+            close(fd)
+        }
+    }
+
+    /// Takes away permissions beyond `mode` from the database and its `-wal` and `-shm` files, if
+    /// this user owns them (a file made by an earlier version, or by hand). Returns a line to log
+    /// when it changed anything.
+    static func tightenPermissions(_ path: String, mode: mode_t) -> String? {
+        guard path != ":memory:" else { return nil }
+        var changed: [String] = []
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_uid == geteuid() else { continue }
+            let current = info.st_mode & 0o777
+            guard current & ~mode != 0, chmod(file, current & mode) == 0 else { continue }
+            changed.append("\(file) \(String(current, radix: 8)) -> \(String(current & mode, radix: 8))")
+        }
+        return changed.isEmpty ? nil : "took permissions beyond database-mode away: " + changed.joined(separator: ", ")
+    }
+}

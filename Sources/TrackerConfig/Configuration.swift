@@ -12,6 +12,10 @@ public struct Configuration: Equatable, Sendable {
     /// Permissions of the database files Shoal creates: owner-only, since they hold every peer's
     /// address and whoever can open them can hold the workers' turn.
     public var databaseMode: UInt32 = 0o600
+    /// Pages in use beyond which new peers and swarms are refused (known peers go on).
+    public var maxDatabaseBytes: Int64 = 512 << 20
+    /// Peers one address may have in one swarm; beyond, its oldest entry is replaced.
+    public var maxPeersPerAddress = 16
     /// How long a request waits for another process's write lock before answering 503.
     public var busyTimeoutMilliseconds = 2000
     /// Intervals, numwant, scrape limits and client-address rules.

@@ -60,6 +60,33 @@ extension Setting {
             },
             current: { String($0.databaseMode, radix: 8) }),
         Setting(
+            name: "max-database-size", valueName: "size",
+            help: "Database size (bytes of pages in use; K, M, G suffixes) beyond which new peers and torrents "
+                + "get a 'tracker is full' failure with retry in, while known peers, stopped and expiry go on. "
+                + "About 120 bytes per peer.",
+            perRequest: false,
+            apply: { config, value in
+                guard let bytes = byteCount(value), (1 << 20)...(1 << 40) ~= bytes else {
+                    return "use a size from 1M to 1T, e.g. 512M or 2G"
+                }
+                config.maxDatabaseBytes = bytes
+                return nil
+            },
+            current: { describeByteCount($0.maxDatabaseBytes) }),
+        Setting(
+            name: "max-peers-per-address", valueName: "count",
+            help: "Peers one IP address may have in one torrent; beyond, the entry of that address that would "
+                + "expire first is replaced, so many users behind one NAT still work and a flood only evicts itself.",
+            perRequest: false,
+            apply: { config, value in
+                guard let count = Int(value), (1...100_000).contains(count) else {
+                    return "use a whole number from 1 to 100000"
+                }
+                config.maxPeersPerAddress = count
+                return nil
+            },
+            current: { String($0.maxPeersPerAddress) }),
+        Setting(
             name: "request-database-dir", valueName: "directory",
             help: "A directory in which SHOAL_DATABASE request parameters (fastcgi_param, SetEnv) may name "
                 + "databases, one per virtual host. Empty (the default): a request may not change the database.",
@@ -261,4 +288,24 @@ extension Setting {
 func groupID(_ group: String) -> gid_t? {
     if let number = gid_t(group) { return number }
     return getgrnam(group).map { $0.pointee.gr_gid }
+}
+
+/// Bytes from `512M`, `2G`, `1048576` (K, M, G and T are powers of 1024).
+func byteCount(_ text: String) -> Int64? {
+    let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    guard let last = text.uppercased().last else { return nil }
+    if let unit = units[last] {
+        guard let number = Int64(text.dropLast()), number >= 0, number <= Int64.max / unit else { return nil }
+        return number * unit
+    }
+    return Int64(text)
+}
+
+/// The shortest exact spelling of a byte count that `byteCount` reads back.
+func describeByteCount(_ bytes: Int64) -> String {
+    for (suffix, unit) in [("T", Int64(1) << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
+    where bytes >= unit && bytes % unit == 0 {
+        return "\(bytes / unit)\(suffix)"
+    }
+    return String(bytes)
 }

@@ -12,7 +12,10 @@
 ///   by later announces, and counts drop as they go.
 /// - `completed` is counted once per peer: only the first completion of an endpoint in a swarm
 ///   adds to `downloaded`.
-/// - Errors thrown are the store's own (database trouble), never `TrackerFailure`.
+/// - A store may bound its size: an announce that would add a peer or a swarm when there is no
+///   room throws `TrackerFailure.trackerFull`, while known peers, `stopped` and expiry go on. Each
+///   address may have a bounded number of peers in one swarm; beyond it its oldest is replaced.
+/// - Every other error thrown is the store's own (database trouble), never a `TrackerFailure`.
 public protocol PeerStore: AnyObject {
     func announce(_ announce: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome
     /// Counts for each hash, in the order given; unknown hashes get zeros.

@@ -37,7 +37,7 @@ public final class Tracker {
             case .scrape: return try scrape(request)
             }
         } catch let refusal as TrackerFailure {
-            return failure(refusal)
+            return failure(refusal, retryIn: refusal == .trackerFull ? policy.retryInMinutes : nil)
         } catch {
             logOnce("database error: \(error)")
             return failure(.unavailable, status: 503, retryIn: policy.retryInMinutes)

@@ -25,6 +25,9 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     public static let internalError = TrackerFailure("internal server error")
     /// Sent with HTTP 503 and `retry in` when the database cannot serve the request right now.
     public static let unavailable = TrackerFailure("tracker temporarily unavailable, retry later")
+    /// A new peer or torrent that would take space the tracker does not have now (its database or
+    /// disk is full); known peers go on. Sent with `retry in`.
+    public static let trackerFull = TrackerFailure("tracker is full: no new peers or torrents for now, retry later")
 
     /// A numeric parameter that is not a non-negative decimal integer in range.
     public static func invalidNumber(_ parameter: String) -> TrackerFailure {

@@ -12,4 +12,7 @@ public protocol BatchResponder: AnyObject {
     /// Stores the batch. `nil` when it is stored; otherwise the reply to send instead of each of
     /// the batch's replies, none of which may go out.
     func finishBatch() -> TrackerResponse?
+    /// Upkeep that must not wait for requests (expiring peers, the disk reserve), called about
+    /// once a second outside any batch while the worker holds the turn.
+    func maintain()
 }

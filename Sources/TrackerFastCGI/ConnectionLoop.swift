@@ -37,12 +37,17 @@ public enum ConnectionLoop {
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
         var connections: [Int32: FastCGIConnection] = [:]
         var listenerPausedUntil: UInt64 = 0
-        var nextExpiryCheck: UInt64 = 0
+        var nextUpkeep: UInt64 = 0
         var lastShortageReport: UInt64?
-        func closeExpiredOnceASecond(_ now: UInt64) {
-            guard now >= nextExpiryCheck else { return }
+        /// Once a second, busy or idle: close connections quiet too long, and let the responder
+        /// do its upkeep in a turn of its own (expiry must not depend on requests arriving).
+        func upkeepOnceASecond(_ now: UInt64) {
+            guard now >= nextUpkeep else { return }
+            nextUpkeep = now + 1000
             closeExpired(&connections, now: now)
-            nextExpiryCheck = now + 1000
+            turnstile?.enter()
+            responder.maintain()
+            turnstile?.leave()
         }
         var descriptors: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -70,7 +75,7 @@ public enum ConnectionLoop {
             let now = monotonicMilliseconds()
             if ready == 0 {
                 turnstile?.leave()
-                closeExpiredOnceASecond(now)
+                upkeepOnceASecond(now)
                 continue
             }
             let reads = descriptors.contains { $0.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 }
@@ -140,7 +145,7 @@ public enum ConnectionLoop {
             answered.removeAll(keepingCapacity: true)
             // After the batch, so that a connection whose request has just arrived is never
             // closed for having been quiet before it.
-            closeExpiredOnceASecond(now)
+            upkeepOnceASecond(now)
             // A worker that keeps connections open (upstream keepalive) hands the turn on after
             // every batch: the other workers' kept connections can only be answered in their own
             // turns (bench/, keepalive 8, 8 workers: p99 53 → 22–27 ms; 2 workers: 13 → 11 ms).

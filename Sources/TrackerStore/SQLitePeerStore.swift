@@ -19,18 +19,18 @@ public final class SQLitePeerStore: PeerStore {
     /// instead measured the same.)
     static let sweepStep: Int64 = 8
 
-    private typealias PeerKey = (hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8])
+    typealias PeerKey = (hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8])
     /// Where this process's sweep continues; the empty key sorts before every row.
-    private var sweepFrom: PeerKey = ([], 0, 0, [])
+    var sweepFrom: PeerKey = ([], 0, 0, [])
 
     public let database: Database
     /// A line for the log when opening changed the files' permissions.
     public let permissionsNote: String?
-    private let begin: Statement
-    private let commit: Statement
-    private let rollback: Statement
-    private let sweepScan: Statement
-    private let deleteByKey: Statement
+    let begin: Statement
+    let commit: Statement
+    let rollback: Statement
+    let sweepScan: Statement
+    let deleteByKey: Statement
     private let refresh: Statement
     private let upsert: Statement
     private let remove: Statement
@@ -39,6 +39,18 @@ public final class SQLitePeerStore: PeerStore {
     /// so the hot path does not allocate the list on every reply.
     private let windowHalves: [Statement]
     private let beginRead: Statement
+    private let known: Statement
+    private let pageCounts: Statement
+    private let pageSize: Int64
+    private let addressPeers: Statement
+    private let evictAddressPeers: Statement
+    let spaceGuard: SpaceGuard
+    /// Outside a batch: whether the database may grow, found once per announce.
+    private var growthAllowedNow: Bool?
+
+    /// The WAL is cut back to this after a peak (`journal_size_limit`); about what 1,000 pages
+    /// between automatic checkpoints take.
+    static let walLimitBytes = 4 << 20
 
     /// Opens the database at `path` (`":memory:"` for a private in-memory one), sets it up for
     /// many concurrent processes (WAL, `synchronous=OFF`) and applies `schema.sql`.
@@ -47,8 +59,15 @@ public final class SQLitePeerStore: PeerStore {
     /// - Parameters:
     ///   - fileMode: the permissions of a database file this creates; an existing one owned by
     ///     this user loses any beyond them (`permissionsNote` says so).
-    public init(path: String, busyTimeoutMilliseconds: Int = 2000, fileMode: mode_t = 0o600) throws(SQLiteError) {
+    ///   - limits: how big the database and each address's share of a swarm may grow.
+    ///   - log: receives a line (at most once a minute each) when the database or disk is full.
+    public init(
+        path: String, busyTimeoutMilliseconds: Int = 2000, fileMode: mode_t = 0o600, limits: StoreLimits = StoreLimits(),
+        log: @escaping (String) -> Void = { _ in }
+    ) throws(SQLiteError) {
         permissionsNote = DatabaseFile.tightenPermissions(path, mode: fileMode)
+        spaceGuard = SpaceGuard(path: path, limits: limits, log: log)
+        spaceGuard.restoreReserveIfRoom()
         DatabaseFile.createIfMissing(path, mode: fileMode)
         database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         // Setting up a new file races with every other process doing the same at the same moment
@@ -67,7 +86,12 @@ public final class SQLitePeerStore: PeerStore {
             // loses the peers anyway; a crash of a process loses nothing either way.
             // mmap_size=0: with several processes writing, memory-mapping the growing file cost a
             // quarter of the CPU per announce (remaps and page faults; measured with bench/run.py).
-            try database.execute("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0")
+            // journal_size_limit: after a peak (a long read holding checkpoints off, a flood) the
+            // WAL is cut back to this size when it next starts over, instead of staying at its peak.
+            try database.execute("""
+                PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0;
+                PRAGMA journal_size_limit = \(Self.walLimitBytes)
+                """)
             try database.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 try database.execute(Schema.sql)
@@ -104,6 +128,19 @@ public final class SQLitePeerStore: PeerStore {
                 expires = excluded.expires
             """)
         remove = try database.prepare("DELETE FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
+        known = try database.prepare("SELECT 1 FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
+        pageCounts = try database.prepare(
+            "SELECT (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count)")
+        pageSize = try database.scalar("PRAGMA page_size") ?? 4096
+        // An address's peers in a swarm are one range of the (info_hash, endpoint) index: the
+        // endpoint is the address followed by the port. length() keeps IPv6 endpoints that
+        // happen to start with the same bytes out of an IPv4 range.
+        let sameAddress = "info_hash = ?1 AND endpoint BETWEEN ?2 AND ?3 AND length(endpoint) = ?4 AND endpoint <> ?5"
+        addressPeers = try database.prepare("SELECT count(*) FROM (SELECT 1 FROM peers WHERE \(sameAddress) LIMIT ?6)")
+        evictAddressPeers = try database.prepare("""
+            DELETE FROM peers WHERE info_hash = ?1 AND endpoint IN
+                (SELECT endpoint FROM peers WHERE \(sameAddress) ORDER BY expires LIMIT ?6)
+            """)
         counts = try database.prepare("SELECT seeders, leechers, downloaded FROM torrents WHERE info_hash = ?1")
         // The walk from a random start wraps around: first `shuffle >= start`, then `shuffle < start`.
         func window(_ comparison: String) -> String {
@@ -117,9 +154,9 @@ public final class SQLitePeerStore: PeerStore {
     }
 
     /// Where a batch stands; `nil` outside one.
-    private var batch: Batch?
+    var batch: Batch?
 
-    private struct Batch {
+    struct Batch {
         /// The shared transaction is open; it is begun by the first announce.
         var isOpen = false
         /// Something applied in this batch was rolled back, so its replies must not be sent.
@@ -127,6 +164,8 @@ public final class SQLitePeerStore: PeerStore {
         /// Beginning the transaction failed: the rest of the batch fails the same way at once
         /// rather than each waiting out the busy timeout again.
         var beginFailure: SQLiteError?
+        /// Whether the database may grow (a new peer or swarm), found once per batch.
+        var growthAllowed: Bool?
     }
 
     /// Makes the announces until `finishBatch()` share one write transaction: its cost (locks,
@@ -149,12 +188,14 @@ public final class SQLitePeerStore: PeerStore {
             return !finished.lost
         } catch {
             try? rollback.run()
+            noteIfDiskFull(error)
             return false
         }
     }
 
     public func announce(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
         guard batch != nil else {
+            growthAllowedNow = nil
             try begin.run()
             do {
                 let outcome = try apply(change, selection: selection, now: now)
@@ -162,6 +203,7 @@ public final class SQLitePeerStore: PeerStore {
                 return outcome
             } catch {
                 try? rollback.run()
+                noteIfDiskFull(error)
                 throw error
             }
         }
@@ -170,8 +212,13 @@ public final class SQLitePeerStore: PeerStore {
             return try apply(change, selection: selection, now: now)
         } catch {
             noteFailureInBatch()
+            noteIfDiskFull(error)
             throw error
         }
+    }
+
+    private func noteIfDiskFull(_ error: any Error) {
+        if let error = error as? SQLiteError, error.code == SQLITE_FULL { spaceGuard.diskFull() }
     }
 
     /// Each statement is atomic and the triggers keep the counts, so a failed announce leaves its
@@ -204,6 +251,10 @@ public final class SQLitePeerStore: PeerStore {
             remove.bind(change.endpoint.bytes, at: 2)
             try remove.run()
         } else if try change.redrawsShuffle || !refreshInPlace(change) {
+            if try !isKnown(change) {
+                guard try growthAllowed() else { throw TrackerFailure.trackerFull }
+                try capPeers(ofAddressOf: change)
+            }
             upsert.bind(change.infoHash.bytes, at: 1)
             upsert.bind(change.isSeeding ? 1 : 0, at: 2)
             upsert.bind(Self.storedShuffle(change.shuffle), at: 3)
@@ -220,6 +271,54 @@ public final class SQLitePeerStore: PeerStore {
             peers = try select(selection, for: change, counts: swarm, now: now)
         }
         return AnnounceOutcome(counts: swarm, peers: peers)
+    }
+
+    /// Whether this peer is in its swarm already (then updating it takes no new space).
+    private func isKnown(_ change: PeerAnnounce) throws(SQLiteError) -> Bool {
+        known.bind(change.infoHash.bytes, at: 1)
+        known.bind(change.endpoint.bytes, at: 2)
+        defer { known.reset() }
+        return try known.step()
+    }
+
+    /// Whether a new peer or swarm may be added now: found once per batch (or announce), from the
+    /// pages in use and the file system's free space (`SpaceGuard`).
+    private func growthAllowed() throws(SQLiteError) -> Bool {
+        if let known = batch?.growthAllowed ?? growthAllowedNow { return known }
+        defer { pageCounts.reset() }
+        _ = try pageCounts.step()
+        let free = pageCounts.int64(at: 1)
+        let allowed = spaceGuard.allowsGrowth(
+            usedBytes: (pageCounts.int64(at: 0) - free) * pageSize, freeInsideBytes: free * pageSize)
+        if batch != nil { batch?.growthAllowed = allowed } else { growthAllowedNow = allowed }
+        return allowed
+    }
+
+    /// Makes room for one more peer of this address in its swarm: beyond
+    /// `StoreLimits.maxPeersPerAddress`, the address's entries that expire first are removed.
+    private func capPeers(ofAddressOf change: PeerAnnounce) throws(SQLiteError) {
+        let cap = spaceGuard.limits.maxPeersPerAddress
+        let endpoint = change.endpoint.bytes
+        let address = Array(endpoint.dropLast(2))
+        func bind(_ statement: Statement, limit: Int) {
+            statement.bind(change.infoHash.bytes, at: 1)
+            statement.bind(address + [0, 0], at: 2)
+            statement.bind(address + [0xff, 0xff], at: 3)
+            statement.bind(Int64(endpoint.count), at: 4)
+            statement.bind(endpoint, at: 5)
+            statement.bind(Int64(limit), at: 6)
+        }
+        bind(addressPeers, limit: cap)
+        let present: Int64
+        do {
+            defer { addressPeers.reset() }
+            _ = try addressPeers.step()
+            present = addressPeers.int64(at: 0)
+        }
+        guard present >= cap else { return }
+        // Only as many as this announce needs: a cap lowered since leaves the others until then.
+        bind(evictAddressPeers, limit: Int(present) - cap + 1)
+        try evictAddressPeers.run()
     }
 
     public func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts] {
@@ -328,36 +427,5 @@ public final class SQLitePeerStore: PeerStore {
             }
         }
         return peers
-    }
-
-    /// Examines the next `sweepStep` peers after where this process's sweep stopped, and deletes
-    /// the expired ones.
-    private func sweep(now: Int64) throws(SQLiteError) {
-        var key = sweepFrom
-        sweepScan.bind(key.hash, at: 1)
-        sweepScan.bind(key.seeding, at: 2)
-        sweepScan.bind(key.shuffle, at: 3)
-        sweepScan.bind(key.endpoint, at: 4)
-        sweepScan.bind(Self.sweepStep, at: 5)
-        var expired: [PeerKey] = []
-        var examined: Int64 = 0
-        do {
-            defer { sweepScan.reset() }
-            while try sweepScan.step() {
-                examined += 1
-                key = (sweepScan.blob(at: 0), sweepScan.int64(at: 1), sweepScan.int64(at: 2), sweepScan.blob(at: 3))
-                if sweepScan.int64(at: 4) < now { expired.append(key) }
-            }
-        }
-        for row in expired {
-            deleteByKey.bind(row.hash, at: 1)
-            deleteByKey.bind(row.seeding, at: 2)
-            deleteByKey.bind(row.shuffle, at: 3)
-            deleteByKey.bind(row.endpoint, at: 4)
-            try deleteByKey.run()
-        }
-        // Reaching the end of the table starts the next sweep from the beginning. If the
-        // transaction rolls back, these rows are simply looked at again on the next pass.
-        sweepFrom = examined < Self.sweepStep ? ([], 0, 0, []) : key
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import TrackerConfig
+import TrackerStore
 
 /// Validates the configuration without serving, for deploy scripts and `ExecStartPre=`.
 struct CheckConfig: ParsableCommand {
@@ -26,7 +27,20 @@ struct CheckConfig: ParsableCommand {
             let padded = setting.name + String(repeating: " ", count: width - setting.name.count)
             print("\(padded) = \(setting.currentValue(in: resolved.configuration))  # \(resolved.source(of: setting))")
         }
-        _ = try openStoreOrExit(resolved.configuration)
-        print("configuration OK; database \(resolved.configuration.database) is usable")
+        let configuration = resolved.configuration
+        let store = try openStoreOrExit(configuration)
+        do {
+            try store.probeWrite()
+            let space = try store.spaceInUse()
+            // spaceInUse has logged why when there is no room.
+            guard space.roomToGrow else { throw ExitCode(1) }
+            print("""
+                configuration OK; database \(configuration.database) is usable: \(space.usedBytes) bytes in use \
+                of max-database-size \(configuration.maxDatabaseBytes)
+                """)
+        } catch let error as SQLiteError {
+            logLine(describeOpenFailure(configuration.database, error))
+            throw ExitCode(1)
+        }
     }
 }

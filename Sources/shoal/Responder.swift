@@ -69,6 +69,11 @@ final class Responder: BatchResponder {
         return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
     }
 
+    func maintain() {
+        let now = Int64(time(nil))
+        for entry in stores.values { entry.store.maintain(now: now) }
+    }
+
     func respond(_ parameters: CGIParameters) -> TrackerResponse {
         let overrides = readsRequestSettings ? parameters.parameters(prefixed: "SHOAL_") : []
         guard let route = route(overrides: overrides), let entry = stores[route.database] else {

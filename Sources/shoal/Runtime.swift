@@ -23,14 +23,20 @@ func openStoreOrExit(_ configuration: Configuration) throws -> SQLitePeerStore {
 }
 
 func openStore(_ configuration: Configuration) throws(SQLiteError) -> SQLitePeerStore {
+    var limits = StoreLimits()
+    limits.maxDatabaseBytes = configuration.maxDatabaseBytes
+    limits.maxPeersPerAddress = configuration.maxPeersPerAddress
     let store = try SQLitePeerStore(
         path: configuration.database, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
-        fileMode: mode_t(configuration.databaseMode))
+        fileMode: mode_t(configuration.databaseMode), limits: limits, log: logLine)
     store.permissionsNote.map(logLine)
     return store
 }
 
 func describeOpenFailure(_ path: String, _ error: SQLiteError) -> String {
+    if let full = SpaceGuard.fullDiskNote(path) {
+        return "cannot use database \(path): \(error.message); \(full). Free space there, or set another database."
+    }
     let user = getpwuid(geteuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
     return "cannot use database \(path): \(error.message). "
         + "Check that its directory exists and is writable by user \(user), or set another database."

@@ -17,6 +17,8 @@ struct TrackerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("database")) var database: String?
     @Option(parsing: .unconditional, help: help("database-mode")) var databaseMode: String?
     @Option(parsing: .unconditional, help: help("request-database-dir")) var requestDatabaseDir: String?
+    @Option(parsing: .unconditional, help: help("max-database-size")) var maxDatabaseSize: String?
+    @Option(parsing: .unconditional, help: help("max-peers-per-address")) var maxPeersPerAddress: String?
     @Option(parsing: .unconditional, help: help("busy-timeout")) var busyTimeout: String?
     @Option(parsing: .unconditional, help: help("interval")) var interval: String?
     @Option(parsing: .unconditional, help: help("interval-jitter")) var intervalJitter: String?
@@ -32,7 +34,8 @@ struct TrackerOptions: ParsableArguments {
     /// (setting name, value) for every option given.
     var commandLineSettings: [(name: String, value: String)] {
         let given: [(String, String?)] = [
-            ("database", database), ("database-mode", databaseMode), ("request-database-dir", requestDatabaseDir), ("busy-timeout", busyTimeout), ("interval", interval),
+            ("database", database), ("database-mode", databaseMode), ("request-database-dir", requestDatabaseDir),
+            ("max-database-size", maxDatabaseSize), ("max-peers-per-address", maxPeersPerAddress), ("busy-timeout", busyTimeout), ("interval", interval),
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),

@@ -16,14 +16,14 @@ import TrackerStore
         #expect(ports(second) == [1001])
         #expect(second["interval"]?.integerValue.map { (1620...1980).contains($0) } == true)
         #expect(second["min interval"]?.integerValue == 900)
-        #expect(second["external ip"]?.bytesValue == [10, 0, 0, 1])
+        #expect(second["external ip"]?.bytesValue == [10, 0, 0, 2])
     }
 
     @Test func reannounceUpdatesInPlaceAndNewPeerIDReplacesOldEntry() throws {
         let f = try Fixture()
-        try f.announce(peer: 1, port: 7000, left: 10)
-        try f.announce(peer: 1, port: 7000, left: 10)
-        try f.announce(peer: 99, port: 7000, left: 0)  // same ip:port, new peer_id: same peer, now seeding
+        try f.announce(peer: 1, address: "10.0.0.1", port: 7000, left: 10)
+        try f.announce(peer: 1, address: "10.0.0.1", port: 7000, left: 10)
+        try f.announce(peer: 99, address: "10.0.0.1", port: 7000, left: 0)  // same ip:port, new peer_id: same peer, now seeding
         #expect(try f.count("SELECT count(*) FROM peers") == 1)
         let scrape = try f.scrape([1])
         guard case .dictionary(let files)? = scrape["files"], let counts = files[twenty(1, tag: 0xaa)] else {

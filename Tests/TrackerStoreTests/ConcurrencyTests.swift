@@ -20,7 +20,7 @@ import TrackerStore
                     let peer = writer * perWriter + i
                     let query = "info_hash=\(percentEncoded(twenty(i % 3, tag: 0xaa)))&peer_id=\(percentEncoded(twenty(peer)))"
                         + "&port=\(1 + peer)&left=\(peer % 2)&event=completed"
-                    let response = tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: "10.1.0.1"))
+                    let response = tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: "10.1.\(peer >> 8).\(peer & 0xff)"))
                     if response.status != 200 || (try? Bencode.decode(response.body))?["failure reason"] != nil {
                         failures.withLock { $0 += 1 }
                     }

@@ -23,11 +23,13 @@ final class Fixture {
     private(set) var store: SQLitePeerStore!
     private(set) var tracker: Tracker!
 
-    init(policy: Policy = Policy(), busyTimeoutMilliseconds: Int = 2000, seed: UInt64 = 1) throws {
+    init(policy: Policy = Policy(), busyTimeoutMilliseconds: Int = 2000, seed: UInt64 = 1, limits: StoreLimits = StoreLimits()) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("peers.db").path
-        store = try SQLitePeerStore(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        store = try SQLitePeerStore(
+            path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, limits: limits,
+            log: { [unowned self] in self.logs.append($0) })
         tracker = Tracker(
             store: store, policy: policy, clock: { [unowned self] in self.now }, random: FastRandom(seed: seed),
             log: { [unowned self] in self.logs.append($0) })
@@ -38,7 +40,7 @@ final class Fixture {
     /// Announces peer `peer` of torrent `torrent` from `address` and returns the decoded reply.
     @discardableResult
     func announce(
-        torrent: Int = 1, peer: Int, address: String = "10.0.0.1", port: Int? = nil, left: Int = 100,
+        torrent: Int = 1, peer: Int, address: String? = nil, port: Int? = nil, left: Int = 100,
         event: String? = nil, extra: String = ""
     ) throws -> Bencode {
         let response = announceResponse(
@@ -48,14 +50,17 @@ final class Fixture {
 
     /// The same announce, as the HTTP status and body.
     func announceResponse(
-        torrent: Int = 1, peer: Int, address: String = "10.0.0.1", port: Int? = nil, left: Int = 100,
+        torrent: Int = 1, peer: Int, address: String? = nil, port: Int? = nil, left: Int = 100,
         event: String? = nil, extra: String = ""
     ) -> TrackerResponse {
         var query = "info_hash=\(percentEncoded(twenty(torrent, tag: 0xaa)))&peer_id=\(percentEncoded(twenty(peer, tag: 0x2d)))"
         query += "&port=\(port ?? 1000 + peer)&left=\(left)"
         if let event { query += "&event=\(event)" }
         query += extra
-        return tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: address))
+        // Each peer its own address unless told otherwise, as on the internet (one address may
+        // have only a few peers in a swarm: StoreLimits.maxPeersPerAddress).
+        let remote = address ?? "10.\(peer >> 16 & 0xff).\(peer >> 8 & 0xff).\(peer & 0xff)"
+        return tracker.respond(to: TrackerRequest(path: "/announce", query: query, remoteAddress: remote))
     }
 
     func respond(path: String, query: String, remoteAddress: String? = "10.0.0.1") -> TrackerResponse {

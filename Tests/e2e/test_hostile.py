@@ -138,7 +138,8 @@ def test_per_request_settings_are_bounded_and_contained(workdir):
         (worker,) = shoal.worker_pids()
         before = open_descriptors(worker)
         for n in range(1, 3001):
-            params = fastcgi.announce_params(query(info_hash, n), SHOAL_BUSY_TIMEOUT=str(1000 + n))
+            params = fastcgi.announce_params(query(info_hash, n), remote=f"10.0.{n >> 8}.{n & 0xff}",
+                                             SHOAL_BUSY_TIMEOUT=str(1000 + n))
             assert fastcgi.ask(address, params)[0] == 200
         assert open_descriptors(worker) <= before + 2
         assert rows(shoal.database, "SELECT count(*) FROM peers") == 3001
@@ -345,5 +346,61 @@ def test_database_files_are_owner_only(workdir):
     try:
         assert os.stat(shoal.database).st_mode & 0o777 == 0o600
         assert "took permissions beyond database-mode away" in shoal.output()
+    finally:
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_one_address_cannot_poison_a_swarm(workdir):
+    """One address announcing thousands of ports into one torrent once filled a real leecher's
+    reply with fake peers and made scrape report them all (20,000 stored in 1.6 s)."""
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock")
+    try:
+        info_hash = b"\x5a" * 20
+        for n in range(20):  # honest seeders, each its own address
+            status, _ = fastcgi.ask(shoal.upstream, fastcgi.announce_params(
+                query(info_hash, n, left=0), remote=f"192.0.2.{n + 1}"))
+            assert status == 200
+
+        def flood(n):
+            return fastcgi.ask(shoal.upstream, fastcgi.announce_params(
+                query(info_hash, 1000 + n, port=2000 + n, left=0), remote="203.0.113.66"))[0]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(flood, range(3000))) == {200}
+        status, body = fastcgi.ask(shoal.upstream, fastcgi.announce_params(
+            query(info_hash, 99999, port=5000, numwant=200, compact=1), remote="198.51.100.7"))
+        reply = bencode.decode(body)
+        addresses = [reply[b"peers"][i:i + 4] for i in range(0, len(reply[b"peers"]), 6)]
+        assert addresses.count(bytes([203, 0, 113, 66])) == 16, "the default cap is 16 per address"
+        assert len(addresses) == 36
+        assert reply[b"complete"] == 36
+        assert rows(shoal.database, "SELECT count(*) FROM peers") == 37
+        assert_consistent(shoal.database)
+    finally:
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_counts_fall_when_peers_expire_without_any_announce(workdir):
+    """Counts once included expired peers until announces happened to sweep them."""
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock",
+                          extra=["--interval", "2", "--interval-jitter", "0", "--peer-ttl-factor", "1"])
+    try:
+        hashes = [bytes([0x70 + t]) * 20 for t in range(10)]
+        for n in range(300):
+            status, _ = fastcgi.ask(shoal.upstream, fastcgi.announce_params(
+                query(hashes[n % 10], n), remote=f"10.1.{n >> 8}.{n & 0xff}"))
+            assert status == 200
+        scrape = "&".join("info_hash=" + urllib.parse.quote_from_bytes(h) for h in hashes)
+
+        def counted():
+            status, body = fastcgi.ask(shoal.upstream, fastcgi.announce_params(scrape, path="/scrape"))
+            files = bencode.decode(body)[b"files"]
+            return sum(f[b"incomplete"] + f[b"complete"] for f in files.values())
+
+        assert counted() == 300
+        # Nothing but scrapes from here on; the workers' upkeep removes the expired peers.
+        harness.wait_until(lambda: counted() == 0, timeout=15, what="counts without expired peers")
+        assert rows(shoal.database, "SELECT count(*) FROM peers") == 0
+        assert_consistent(shoal.database)
     finally:
         assert shoal.stop() == 0, shoal.output()

@@ -73,19 +73,11 @@ extension Setting {
                 return nil
             },
             current: { describeByteCount($0.maxDatabaseBytes) }),
-        Setting(
-            name: "max-peers-per-address", valueName: "count",
+        integer(
+            "max-peers-per-address", unit: "count", range: 1...100_000, perRequest: false,
             help: "Peers one IP address may have in one torrent; beyond, the entry of that address that would "
                 + "expire first is replaced, so many users behind one NAT still work and a flood only evicts itself.",
-            perRequest: false,
-            apply: { config, value in
-                guard let count = Int(value), (1...100_000).contains(count) else {
-                    return "use a whole number from 1 to 100000"
-                }
-                config.maxPeersPerAddress = count
-                return nil
-            },
-            current: { String($0.maxPeersPerAddress) }),
+            get: { $0.maxPeersPerAddress }, set: { $0.maxPeersPerAddress = $1 }),
         Setting(
             name: "request-database-dir", valueName: "directory",
             help: "A directory in which SHOAL_DATABASE request parameters (fastcgi_param, SetEnv) may name "
@@ -236,10 +228,12 @@ extension Setting {
     }
 
     private static func integer(
-        _ name: String, unit: String, range: ClosedRange<Int>, help: String,
+        _ name: String, unit: String, range: ClosedRange<Int>, perRequest: Bool = true, help: String,
         get: @escaping @Sendable (Configuration) -> Int, set: @escaping @Sendable (inout Configuration, Int) -> Void
     ) -> Setting {
-        number(name, valueName: unit, range: range, problem: "use a whole number of \(unit)", help: help, get: get, set: set)
+        number(
+            name, valueName: unit, range: range, problem: "use a whole number of \(unit)", perRequest: perRequest,
+            help: help, get: get, set: set)
     }
 
     private static func decimal(
@@ -251,11 +245,12 @@ extension Setting {
 
     /// A numeric setting: parsed with `Value(text)`, refused outside `range`.
     private static func number<Value: LosslessStringConvertible & Comparable & Sendable>(
-        _ name: String, valueName: String, range: ClosedRange<Value>, problem: String, help: String,
+        _ name: String, valueName: String, range: ClosedRange<Value>, problem: String, perRequest: Bool = true,
+        help: String,
         get: @escaping @Sendable (Configuration) -> Value, set: @escaping @Sendable (inout Configuration, Value) -> Void
     ) -> Setting {
         Setting(
-            name: name, valueName: valueName, help: help, perRequest: true,
+            name: name, valueName: valueName, help: help, perRequest: perRequest,
             apply: { config, value in
                 guard let parsed = Value(value), range.contains(parsed) else {
                     return "\(problem) from \(range.lowerBound) to \(range.upperBound)"

@@ -6,7 +6,9 @@ RUN_DEPS = nginx
 BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
 TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd
 
-.PHONY: all build release static deps run test unit-test e2e-test bench schema clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: all build release static deps run test unit-test e2e-test fuzz bench schema clean
 
 all: build
 
@@ -32,6 +34,7 @@ test: deps
 	swift build -c release
 	swift build --build-tests
 	swift test --skip-build
+	scripts/fuzz.sh 5
 	E2E_SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
 
 unit-test: deps
@@ -39,6 +42,11 @@ unit-test: deps
 
 e2e-test: release
 	E2E_SHOAL_BIN=$$(swift build -c release --show-bin-path)/shoal /usr/bin/python3 -m pytest -q Tests/e2e
+
+# libFuzzer (with AddressSanitizer) on the query decoder, the bencode decoder, the FastCGI record
+# parser and the configuration reader, FUZZ_SECONDS each, from the seed corpus in Tests/fuzz/corpus.
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Side-by-side benchmark: opentracker, the bare nginx + FastCGI ceiling, Shoal. BENCH_ARGS="--help" lists options.
 bench: release
@@ -50,4 +58,4 @@ schema:
 	python3 scripts/embed-schema.py
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

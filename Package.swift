@@ -26,6 +26,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer targets for every parser (`make fuzz`); built plainly, it replays a corpus.
+        .executableTarget(
+            name: "shoal-fuzz", dependencies: ["TrackerCore", "TrackerFastCGI", "TrackerConfig"], path: "Sources/ShoalFuzz"),
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore"]),
         .testTarget(name: "TrackerStoreTests", dependencies: ["TrackerStore", "TrackerCore"]),
         .testTarget(name: "TrackerFastCGITests", dependencies: ["TrackerFastCGI", "TrackerCore"]),

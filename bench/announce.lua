@@ -36,6 +36,9 @@ function request()
         index = math.random(count)
     end
     sent = sent + 1
+    -- Each peer (line) its own address, 10.x.y.z, which nginx's real_ip hands to the responder.
+    headers["X-Real-IP"] = string.format("10.%d.%d.%d", math.floor(index / 65536) % 256,
+        math.floor(index / 256) % 256, index % 256)
     return wrk.format("GET", paths[index], headers)
 end
 

@@ -57,6 +57,8 @@ def parse_args():
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
     p.add_argument("--shoal", default=str(ROOT / ".build/release/shoal"), help="the shoal binary")
+    p.add_argument("--shoal-before", help="another shoal binary (an earlier commit), measured in the same run as "
+                                          "target shoal-before; add it to --targets")
     return p.parse_args()
 
 
@@ -92,7 +94,8 @@ def write_workload(args, directory, hashes):
     path = directory / "requests.txt"
     with open(path, "w") as out:
         pick = zipf_sampler(len(hashes), args.zipf, rng)
-        next_port = [1024] * len(hashes)  # every peer of a torrent gets its own port on 127.0.0.1
+        # Every peer of a torrent gets its own port; announce.lua gives each its own address too.
+        next_port = [1024] * len(hashes)
         for n in range(args.peers):
             t = pick()
             port = next_port[t]
@@ -191,7 +194,9 @@ class Target:
 def start_nginx(directory, upstream, nginx_workers, keepalive=0):
     port = free_port()
     rundir = directory / f"nginx-{port}"
-    env = dict(os.environ, NGINX_WORKERS=str(nginx_workers))
+    # Each peer of the workload has an address of its own (X-Real-IP from bench/announce.lua), as
+    # on the internet: from one address, Shoal keeps only max-peers-per-address peers per swarm.
+    env = dict(os.environ, NGINX_WORKERS=str(nginx_workers), REAL_IP_HEADER="X-Real-IP")
     if keepalive:
         env["FASTCGI_KEEPALIVE"] = str(keepalive)
     subprocess.run([str(ROOT / "scripts/nginx-config.sh"), str(rundir), str(port), upstream], check=True, env=env)
@@ -237,16 +242,16 @@ start_upsert_select = start_c_responder("upsert-select", "upsert_select.c", ["-l
                                         env=lambda directory: {"BENCH_DB": str(directory / "upsert-select.db")})
 
 
-def start_shoal(args, directory, hashes, database=None):
-    socket_path = directory / "shoal.sock"
-    database = database or str(directory / "shoal.db")
-    shoal = subprocess.Popen([args.shoal, "serve", "--listen", f"unix:{socket_path}", "--workers",
+def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal"):
+    socket_path = directory / f"{name}.sock"
+    database = database or str(directory / f"{name}.db")
+    shoal = subprocess.Popen([binary or args.shoal, "serve", "--listen", f"unix:{socket_path}", "--workers",
                               str(args.workers), "--database", database], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers, args.upstream_keepalive)
-    target = Target("shoal", port, [shoal, nginx], lambda: None)
+    target = Target(name, port, [shoal, nginx], lambda: None)
     target.database = database
     return target
 
@@ -311,17 +316,17 @@ def database_bytes_per_peer(path):
 
 def report(results):
     print()
-    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
+    print(f"{'target':<13} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
           f"{'bad':>5} {'failures':>8} {'RSS MiB':>8}")
     for name, r in results.items():
-        print(f"{name:<12} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
+        print(f"{name:<13} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
               f"{r['cpu_us']:>11.1f} {int(r['errors']):>7} {int(r['closed']):>7} {int(r['bad']):>5} {int(r['failures']):>8} "
               f"{r['rss_kib'] / 1024:>8.1f}")
     print("closed: connections the server closed after a reply (wrk counts them as read errors); "
           "bad: not HTTP 200 or not a bencoded dictionary; failures: replies with a failure reason")
     if "shoal" in results:
         shoal = results["shoal"]
-        for other in ("opentracker", "ceiling", "upsert-select"):
+        for other in ("opentracker", "ceiling", "upsert-select", "shoal-before"):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
@@ -392,6 +397,8 @@ def main():
             return
         starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "upsert-select": start_upsert_select,
                     "shoal": start_shoal,
+                    "shoal-before": lambda args, directory, hashes: start_shoal(
+                        args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}
         results = {}
         names = args.targets.split(",")

@@ -113,7 +113,23 @@ public enum ConfigurationLoader {
     /// `name = value` lines; `#` starts a comment line; blank lines are skipped. An unknown name
     /// is an error: a typo in a file must not silently fall back to a default.
     static func applyFile(at path: String, to resolved: inout ResolvedConfiguration) throws(ConfigurationError) {
-        let text = try readFile(path)
+        try applyFile(bytes: try readFile(path), path: path, to: &resolved)
+    }
+
+    /// The configuration a file with these bytes gives, on top of the defaults; what `--config`
+    /// reads, without the file (for the fuzzer, which feeds it arbitrary bytes).
+    public static func load(fileBytes: [UInt8], path: String) throws(ConfigurationError) -> ResolvedConfiguration {
+        var resolved = ResolvedConfiguration()
+        try applyFile(bytes: fileBytes, path: path, to: &resolved)
+        resolved.deriveUnsetValues()
+        if let problem = resolved.configuration.policy.validate() { throw ConfigurationError(problem) }
+        return resolved
+    }
+
+    private static func applyFile(bytes: [UInt8], path: String, to resolved: inout ResolvedConfiguration) throws(ConfigurationError) {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError("configuration file \(path) is not UTF-8 text")
+        }
         for (index, line) in lines(of: text).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let source = ConfigurationSource.file(path: path, line: index + 1)
@@ -137,9 +153,9 @@ public enum ConfigurationLoader {
         return scalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)).trimmingSpaces }
     }
 
-    /// The file's text. Only a regular file is read: opening a FIFO for reading would block until
+    /// The file's bytes. Only a regular file is read: opening a FIFO for reading would block until
     /// something writes to it, and a device or directory is a mistake; both get one line instead.
-    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+    private static func readFile(_ path: String) throws(ConfigurationError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw ConfigurationError("cannot read configuration file \(path): \(String(cString: strerror(errno)))")
@@ -165,10 +181,7 @@ public enum ConfigurationLoader {
             bytes += chunk[..<count]
         }
         if bytes.count > 1 << 20 { throw ConfigurationError("configuration file \(path) is over 1 MiB") }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError("configuration file \(path) is not UTF-8 text")
-        }
-        return text
+        return bytes
     }
 }
 

@@ -7,7 +7,7 @@ import TrackerCore
 /// request on the same connection; libfcgi's accept loop would block on such a connection while
 /// others wait. This type lets one process serve many connections from a `poll` loop instead.
 /// Requests on one connection are answered in order, one at a time (FCGI_MPXS_CONNS = 0).
-struct FastCGIConnection {
+public struct FastCGIConnection {
     /// Bytes received and not yet parsed; `start` is where parsing resumes.
     private var input: [UInt8] = []
     private var start = 0

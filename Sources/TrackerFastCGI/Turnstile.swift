@@ -76,6 +76,10 @@ public final class Turnstile {
     /// the wait times out, a shutdown signal arrives, or the file cannot be locked.
     public func enter() {
         guard !holding, openIfNeeded() else { return }
+        // Shown before the lock is taken and cleared only after it is let go, so that the
+        // supervisor sees every moment this process may hold it (stopped right after `flock`
+        // returned, say), at the price of also seeing a wait, which lasts one timeout at most.
+        holdClock?.pointee = Self.now()
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
             holding = true
             if bypassing {
@@ -89,7 +93,8 @@ public final class Turnstile {
         }
         if holding {
             heldSince = Self.now()
-            holdClock?.pointee = heldSince
+        } else {
+            holdClock?.pointee = 0
         }
     }
 
@@ -97,8 +102,8 @@ public final class Turnstile {
     public func leave() {
         guard holding else { return }
         holding = false
-        holdClock?.pointee = 0
         flock(descriptor, LOCK_UN)
+        holdClock?.pointee = 0
     }
 
     /// Gives the turn up if this process has held it for `longestHoldNanoseconds` or more: a busy

@@ -18,6 +18,17 @@ enum DatabaseFile {
         }
     }
 
+    /// Why a database file must not be used: one that another user owns and every local user may
+    /// write, as anybody could leave in a shared directory like /dev/shm before Shoal first runs,
+    /// to read the peers or hold the workers' turn. Nil when it is fine (or missing).
+    static func foreignProblem(_ path: String) -> String? {
+        var info = stat()
+        guard path != ":memory:", stat(path, &info) == 0, info.st_uid != geteuid(), info.st_mode & 0o002 != 0 else {
+            return nil
+        }
+        return "the file belongs to uid \(info.st_uid) and every local user may write it; remove it (or chmod o-w)"
+    }
+
     /// Takes away permissions beyond `mode` from the database and its `-wal` and `-shm` files, if
     /// this user owns them (a file made by an earlier version, or by hand). Returns a line to log
     /// when it changed anything.

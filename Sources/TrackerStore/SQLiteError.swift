@@ -16,6 +16,14 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         self.sql = sql
     }
 
+    /// A refusal of Shoal's own, phrased like SQLite's.
+    init(code: Int32, message: String) {
+        self.code = code
+        self.extendedCode = code
+        self.message = message
+        self.sql = nil
+    }
+
     public var description: String {
         var text = "SQLite error \(code) (extended \(extendedCode)): \(message)"
         if let sql { text += " [\(sql.split(separator: "\n").map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " "))]" }

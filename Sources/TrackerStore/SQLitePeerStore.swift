@@ -65,6 +65,7 @@ public final class SQLitePeerStore: PeerStore {
         path: String, busyTimeoutMilliseconds: Int = 2000, fileMode: mode_t = 0o600, limits: StoreLimits = StoreLimits(),
         log: @escaping (String) -> Void = { _ in }
     ) throws(SQLiteError) {
+        if let problem = DatabaseFile.foreignProblem(path) { throw SQLiteError(code: SQLITE_CANTOPEN, message: problem) }
         permissionsNote = DatabaseFile.tightenPermissions(path, mode: fileMode)
         spaceGuard = SpaceGuard(path: path, limits: limits, log: log)
         spaceGuard.restoreReserveIfRoom()

@@ -404,3 +404,14 @@ def test_counts_fall_when_peers_expire_without_any_announce(workdir):
         assert_consistent(shoal.database)
     finally:
         assert shoal.stop() == 0, shoal.output()
+
+
+def test_a_database_file_planted_by_another_user_is_refused(workdir):
+    """Anyone can create /dev/shm/shoal.db before Shoal first runs; a world-writable file of
+    another user's is refused with one line instead of serving peers into it."""
+    planted = workdir / "planted.db"
+    planted.write_bytes(b"")
+    os.chown(planted, 65534, 65534)  # nobody
+    os.chmod(planted, 0o666)
+    out = subprocess.run([SHOAL, "check-config", "--database", str(planted)], capture_output=True, text=True)
+    assert out.returncode == 1 and "every local user may write it" in out.stderr, out.stderr

@@ -1,0 +1,53 @@
+import TrackerConfig
+import TrackerCore
+import TrackerFastCGI
+
+/// What the fuzzer feeds arbitrary bytes to: every parser that reads what a client, a web server
+/// or an operator wrote. Each must answer (a value or a thrown error), never trap or hang.
+enum FuzzTarget: String, CaseIterable {
+    /// The announce and scrape query string: percent-decoding, numbers, repeated keys.
+    case query
+    /// The strict bencode decoder, and encoding what it decoded back to the same bytes.
+    case bencode
+    /// FastCGI records and name-value pairs, arriving in pieces, with replies and aborts.
+    case fastcgi
+    /// The configuration file reader: lines, settings, values.
+    case config
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .query:
+            _ = try? AnnounceRequest(query: bytes)
+            _ = try? ScrapeRequest(query: bytes, limit: 64)
+        case .bencode:
+            guard let value = try? Bencode.decode(bytes) else { return }
+            var writer = BencodeWriter()
+            write(value, to: &writer)
+            // Strict decoding accepts only the canonical form, so it must come back unchanged.
+            precondition(writer.bytes == bytes, "decoded bencode did not encode back to the same bytes")
+        case .fastcgi:
+            FastCGIConnection.fuzz(bytes)
+        case .config:
+            _ = try? ConfigurationLoader.load(fileBytes: bytes, path: "fuzz.conf")
+        }
+    }
+}
+
+/// Writes a decoded value back with the tracker's own writer, keys in raw-byte order (BEP 3).
+private func write(_ value: Bencode, to writer: inout BencodeWriter) {
+    switch value {
+    case .integer(let number): writer.integer(number)
+    case .bytes(let bytes): writer.string(bytes)
+    case .list(let items):
+        writer.beginList()
+        for item in items { write(item, to: &writer) }
+        writer.end()
+    case .dictionary(let entries):
+        writer.beginDictionary()
+        for (key, item) in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            writer.string(key)
+            write(item, to: &writer)
+        }
+        writer.end()
+    }
+}

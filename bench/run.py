@@ -13,6 +13,7 @@ Shoal/ceiling.
 """
 import argparse
 import bisect
+import grp
 import hashlib
 import os
 import pathlib
@@ -245,8 +246,14 @@ start_upsert_select = start_c_responder("upsert-select", "upsert_select.c", ["-l
 def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal"):
     socket_path = directory / f"{name}.sock"
     database = database or str(directory / f"{name}.db")
-    shoal = subprocess.Popen([binary or args.shoal, "serve", "--listen", f"unix:{socket_path}", "--workers",
-                              str(args.workers), "--database", database], stderr=subprocess.DEVNULL)
+    binary = binary or args.shoal
+    # nginx's workers (www-data, as root) reach the socket through its group; a binary from before
+    # socket-group existed made it world-writable by default.
+    usage = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    access = ["--socket-group", "www-data" if os.geteuid() == 0 else grp.getgrgid(os.getgid()).gr_name] \
+        if "--socket-group" in usage else []
+    shoal = subprocess.Popen([binary, "serve", "--listen", f"unix:{socket_path}", "--workers",
+                              str(args.workers), "--database", database, *access], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -96,8 +96,47 @@ def test_clients_that_abort_through_nginx_do_not_hurt_the_others(workdir):
                 t.join(10)
         assert statuses.count(200) == len(statuses), [s for s in statuses if s != 200][:5]
         assert "killed by signal" not in shoal.output(), shoal.output()
+        assert_consistent(shoal.database)
     finally:
         nginx.stop()
+        assert shoal.stop() == 0, shoal.output()
+
+
+def test_killing_nginx_under_load_kills_no_worker(workdir):
+    """nginx killed with requests in flight closes every upstream connection at once."""
+    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock")
+    try:
+        workers = set(shoal.worker_pids())
+        info_hash = b"\x5b" * 20
+        for round in range(5):
+            nginx = harness.Nginx(workdir, shoal.upstream)
+            stop = threading.Event()
+
+            def load(offset):
+                n = offset
+                while not stop.is_set():
+                    n += 1
+                    try:
+                        get(nginx.url(f"/announce?{query(info_hash, n % 50000)}"), timeout=2)
+                    except Exception:
+                        pass
+
+            threads = [threading.Thread(target=load, args=(i * 1000 + round * 20000,)) for i in range(16)]
+            for t in threads:
+                t.start()
+            time.sleep(1)
+            # The master and its workers at once, as the OOM killer or `kill -9` would.
+            subprocess.run(["pkill", "-KILL", "-P", str(nginx.process.pid)])
+            nginx.process.kill()
+            nginx.process.wait(10)
+            stop.set()
+            for t in threads:
+                t.join(10)
+        assert set(shoal.worker_pids()) == workers, shoal.output()
+        assert "killed by signal" not in shoal.output()
+        assert fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(info_hash, 1)))[0] == 200
+        assert_consistent(shoal.database)
+    finally:
         assert shoal.stop() == 0, shoal.output()
 
 
@@ -159,6 +198,8 @@ def test_per_request_settings_are_bounded_and_contained(workdir):
         assert len(list(allowed.glob("site*.db"))) == 40
         assert open_descriptors(worker) <= before + 3 * 10, "request-named databases are closed again"
         assert rows(allowed / "site7.db", "SELECT count(*) FROM peers") == 1
+        assert_consistent(shoal.database)
+        assert_consistent(allowed / "site7.db")
     finally:
         assert shoal.stop() == 0, shoal.output()
 
@@ -192,6 +233,7 @@ def test_idle_connections_cannot_lock_out_the_web_server(workdir):
         assert len(socks) == 9000
         status, body = fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x55" * 20, 1)), timeout=10)
         assert status == 200 and b"failure reason" not in body
+        assert_consistent(shoal.database)
     finally:
         for sock in socks:
             sock.close()
@@ -226,6 +268,7 @@ def test_a_low_descriptor_limit_makes_room_instead_of_spinning(workdir):
             except BlockingIOError:
                 pass
         assert closed >= 2100 - 2 * 1024, closed
+        assert_consistent(shoal.database)
     finally:
         for sock in socks:
             sock.close()
@@ -244,6 +287,7 @@ def test_a_half_sent_request_times_out(workdir):
         assert time.monotonic() - started >= 9
         # Meanwhile and afterwards, everyone else is served.
         assert fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x57" * 20, 2)))[0] == 200
+        assert_consistent(shoal.database)
     finally:
         assert shoal.stop() == 0, shoal.output()
 

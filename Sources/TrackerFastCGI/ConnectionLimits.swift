@@ -39,11 +39,12 @@ public struct ConnectionLimits: Sendable {
         return ConnectionLimits(maxConnections: max(16, descriptors - reservedDescriptors))
     }
 
-    /// Whether a connection has been quiet too long, at `now` (milliseconds).
+    /// Whether a connection has been quiet too long, at `now` (milliseconds). A reply the peer
+    /// does not read counts as quiet too: a peer that sends requests and never reads the replies
+    /// must not hold its descriptor for ever.
     static func hasExpired(_ connection: FastCGIConnection, now: UInt64) -> Bool {
-        guard !connection.hasPendingOutput else { return false }
         let quiet = now &- connection.lastActivity
-        return quiet >= (connection.isMidRequest ? requestMilliseconds : idleMilliseconds)
+        return quiet >= (connection.isMidRequest && !connection.hasPendingOutput ? requestMilliseconds : idleMilliseconds)
     }
 }
 

@@ -93,9 +93,10 @@ public enum ConnectionLoop {
                 // changed in place rather than copied.
                 guard var connection = connections.removeValue(forKey: descriptor.fd) else { continue }
                 var open = true
+                // Readable or writable again: the peer is making progress.
+                connection.lastActivity = now
                 if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, !connection.hasPendingOutput {
                     open = receive(descriptor.fd, &connection, buffer: &buffer, handler: handler)
-                    connection.lastActivity = now
                 }
                 connections[descriptor.fd] = connection
                 answered.append((descriptor.fd, open))

@@ -32,3 +32,17 @@ import TrackerCore
         #expect(limits.maxConnections == max(16, Int(after.rlim_cur) - 64))
     }
 }
+
+extension ConnectionLimitsTests {
+    @Test func aReplyThePeerNeverReadsExpiresAfterTheIdleTimeout() {
+        var connection = FastCGIConnection()
+        connection.lastActivity = 0
+        var writer = RecordWriter()
+        writer.request(keep: true, [("QUERY_STRING", "x")])
+        writer.bytes.withUnsafeBytes { connection.receive($0) }
+        connection.process { _ in TrackerResponse(status: 200, body: [1, 2, 3]) }
+        #expect(connection.hasPendingOutput)
+        #expect(!ConnectionLimits.hasExpired(connection, now: ConnectionLimits.idleMilliseconds - 1))
+        #expect(ConnectionLimits.hasExpired(connection, now: ConnectionLimits.idleMilliseconds))
+    }
+}

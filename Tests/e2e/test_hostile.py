@@ -459,3 +459,27 @@ def test_a_database_file_planted_by_another_user_is_refused(workdir):
     os.chmod(planted, 0o666)
     out = subprocess.run([SHOAL, "check-config", "--database", str(planted)], capture_output=True, text=True)
     assert out.returncode == 1 and "every local user may write it" in out.stderr, out.stderr
+
+
+def test_running_out_of_descriptors_is_logged_and_survived(workdir):
+    """With fewer descriptors than the cap assumes (a tiny ulimit), accept4 fails with EMFILE:
+    the worker closes its quietest connection instead of spinning, and says so once."""
+    import resource
+
+    def tiny_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
+
+    shoal = harness.Shoal(workdir, workers=1, listen=f"unix:{workdir}/shoal.sock", preexec_fn=tiny_limit)
+    socks = []
+    try:
+        socks = idle_connections(shoal.upstream, 40)
+        for n in range(10):
+            status, _ = fastcgi.ask(shoal.upstream, fastcgi.announce_params(query(b"\x5c" * 20, n)), timeout=10)
+            assert status == 200
+        output = shoal.output()
+        assert output.count("out of file descriptors") == 1, output
+        assert_consistent(shoal.database)
+    finally:
+        for sock in socks:
+            sock.close()
+        assert shoal.stop() == 0, shoal.output()

@@ -30,8 +30,8 @@ extension Setting {
     public static let all: [Setting] = [
         Setting(
             name: "database", valueName: "path",
-            help: "The SQLite file every responder shares. Its directory must be writable; use tmpfs "
-                + "(/dev/shm, /run). ':memory:' keeps peers in one process only.",
+            help: "The SQLite file every responder shares: an absolute path (SQLite URIs are refused). Its "
+                + "directory must be writable; use tmpfs (/dev/shm, /run). ':memory:' keeps peers in one process only.",
             perRequest: true,
             apply: { config, value in
                 // SQLite reads a name starting with "file:" as a URI, whose parameters can switch

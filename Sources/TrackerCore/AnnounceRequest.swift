@@ -40,7 +40,7 @@ public struct AnnounceRequest: Equatable, Sendable {
     /// Parses a raw query string.
     ///
     /// Throws the `TrackerFailure` that names the first problem: a missing or wrong-length
-    /// `info_hash`/`peer_id`, a port outside 1–65535, `left` missing, a number that is not a
+    /// `info_hash`/`peer_id`, two different `info_hash` values, a port outside 1–65535, `left` missing, a number that is not a
     /// non-negative integer within 64 bits, an unknown `event`, or broken percent-encoding.
     /// `uploaded` and `downloaded` default to 0 when absent (the tracker does not use them).
     public init(query: [UInt8]) throws(TrackerFailure) {
@@ -55,6 +55,9 @@ public struct AnnounceRequest: Equatable, Sendable {
         var compact: ArraySlice<UInt8>? = nil
         var noPeerID: ArraySlice<UInt8>? = nil
         var ip: ArraySlice<UInt8>? = nil
+        /// Set when `info_hash` comes again with other bytes: checked after the loop, once
+        /// decoding can tell a different torrent from another spelling of the same one.
+        var otherInfoHash: ArraySlice<UInt8>? = nil
 
         for item in QueryString(query) {
             switch item.key.count {
@@ -70,7 +73,13 @@ public struct AnnounceRequest: Equatable, Sendable {
             case 8:
                 if item.keyIs("uploaded") { uploaded = item.value }
             case 9:
-                if item.keyIs("info_hash") { infoHash = item.value }
+                if item.keyIs("info_hash") {
+                    if let first = infoHash, !first.elementsEqual(item.value) {
+                        otherInfoHash = item.value
+                    } else {
+                        infoHash = item.value
+                    }
+                }
             case 10:
                 if item.keyIs("downloaded") { downloaded = item.value } else if item.keyIs("no_peer_id") { noPeerID = item.value }
             default:
@@ -80,6 +89,9 @@ public struct AnnounceRequest: Equatable, Sendable {
 
         guard let infoHash else { throw .missingInfoHash }
         guard let hash = InfoHash(try percentDecoded(infoHash)) else { throw .malformedInfoHash }
+        // Two different torrents in one announce: which one did the client mean? (opentracker
+        // answers 400.) The same hash spelled twice, even differently encoded, is fine.
+        if let otherInfoHash, try percentDecoded(otherInfoHash) != hash.bytes { throw .ambiguousInfoHash }
         guard let peerID else { throw .missingPeerID }
         guard let id = PeerID(try percentDecoded(peerID)) else { throw .malformedPeerID }
         guard let port else { throw .missingPort }

@@ -10,6 +10,7 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
 
     public static let missingInfoHash = TrackerFailure("missing info_hash")
     public static let malformedInfoHash = TrackerFailure("info_hash must be 20 bytes")
+    public static let ambiguousInfoHash = TrackerFailure("announce for one info_hash at a time (two different ones given)")
     public static let missingPeerID = TrackerFailure("missing peer_id")
     public static let malformedPeerID = TrackerFailure("peer_id must be 20 bytes")
     public static let missingPort = TrackerFailure("missing port")

@@ -65,7 +65,18 @@ import TrackerCore
         ("info_hash=\(percentEncoded(hashA.bytes))&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0&downloaded=-1", .invalidNumber("downloaded")),
         ("info_hash=\(percentEncoded(hashA.bytes))&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0&numwant=-1", .invalidNumber("numwant")),
         ("info_hash=\(percentEncoded(hashA.bytes))&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0&event=finished", .invalidEvent),
+        ("info_hash=\(percentEncoded(hashA.bytes))&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0"
+            + "&info_hash=\(percentEncoded(twentyBytes(7)))", .ambiguousInfoHash),
+        ("info_hash=\(percentEncoded(hashA.bytes))&info_hash=%zz&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0",
+            .badPercentEncoding),
     ]
+
+    @Test func theSameInfoHashTwiceIsFineHoweverItIsSpelled() throws {
+        let lower = "abcdefghijklmnopqrst"
+        let encoded = percentEncoded(Array(lower.utf8))
+        let query = "info_hash=\(lower)&peer_id=\(percentEncoded(peerA.bytes))&port=1&left=0&info_hash=\(encoded)&info_hash=\(lower)"
+        #expect(try AnnounceRequest(query: bytes(query)).infoHash.bytes == Array(lower.utf8))
+    }
 
     @Test(arguments: refusals)
     func refusesMalformedQueries(query: String, failure: TrackerFailure) {

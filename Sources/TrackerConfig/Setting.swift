@@ -46,19 +46,11 @@ extension Setting {
                 return nil
             },
             current: { $0.database }),
-        Setting(
-            name: "database-mode", valueName: "mode",
+        octalMode(
+            "database-mode",
             help: "Permissions of the database files, in octal: 600 (the default) for the responders' user only, "
                 + "660 to share with its group. Existing files owned by that user lose any permissions beyond these.",
-            perRequest: false,
-            apply: { config, value in
-                guard let mode = UInt32(value, radix: 8), mode <= 0o777, mode & 0o600 == 0o600 else {
-                    return "use octal permissions that let the owner read and write, like 600 or 660"
-                }
-                config.databaseMode = mode
-                return nil
-            },
-            current: { String($0.databaseMode, radix: 8) }),
+            ownerMustReadAndWrite: true, get: { $0.databaseMode }, set: { $0.databaseMode = $1 }),
         Setting(
             name: "max-database-size", valueName: "size",
             help: "Database size (bytes of pages in use; K, M, G suffixes) beyond which new peers and torrents "
@@ -188,26 +180,18 @@ extension Setting {
                 return nil
             },
             current: { $0.workers.map(String.init) ?? "auto" }),
-        Setting(
-            name: "socket-mode", valueName: "mode",
+        octalMode(
+            "socket-mode",
             help: "Permissions of the Unix socket file (shoal serve), in octal; the web server must be able "
                 + "to connect (see socket-group).",
-            perRequest: false,
-            apply: { config, value in
-                guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
-                    return "use octal permissions like 660"
-                }
-                config.socketMode = mode
-                return nil
-            },
-            current: { String($0.socketMode, radix: 8) }),
+            ownerMustReadAndWrite: false, get: { $0.socketMode }, set: { $0.socketMode = $1 }),
         Setting(
             name: "socket-group", valueName: "group",
             help: "The group of the Unix socket file (shoal serve), e.g. www-data: the web server's group, "
                 + "so that with socket-mode 660 it can connect and other local users cannot. Empty: the process's group.",
             perRequest: false,
             apply: { config, value in
-                guard value.isEmpty || groupID(value) != nil else {
+                guard value.isEmpty || Setting.groupID(value) != nil else {
                     return "no such group: give the web server's group, e.g. www-data"
                 }
                 config.socketGroup = value
@@ -218,13 +202,36 @@ extension Setting {
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
 
-    /// The group ID of a group name or number, if the group exists.
-    public static func groupID(_ group: String) -> gid_t? { TrackerConfig.groupID(group) }
+    /// The group ID of a group name or number, if such a group exists.
+    public static func groupID(_ group: String) -> gid_t? {
+        if let number = gid_t(group) { return number }
+        return getgrnam(group).map { $0.pointee.gr_gid }
+    }
 
     /// The `--help` text for a setting's command-line option.
     public static func help(_ name: String) -> String {
         guard let setting = named(name) else { preconditionFailure("no setting named \(name)") }
         return "\(setting.help) (\(setting.environmentName))"
+    }
+
+    /// Octal permissions of a file Shoal creates; set per process, never per request.
+    private static func octalMode(
+        _ name: String, help: String, ownerMustReadAndWrite: Bool,
+        get: @escaping @Sendable (Configuration) -> UInt32, set: @escaping @Sendable (inout Configuration, UInt32) -> Void
+    ) -> Setting {
+        Setting(
+            name: name, valueName: "mode", help: help, perRequest: false,
+            apply: { config, value in
+                guard let mode = UInt32(value, radix: 8), mode <= 0o777, !ownerMustReadAndWrite || mode & 0o600 == 0o600
+                else {
+                    return ownerMustReadAndWrite
+                        ? "use octal permissions that let the owner read and write, like 600 or 660"
+                        : "use octal permissions like 660"
+                }
+                set(&config, mode)
+                return nil
+            },
+            current: { String(get($0), radix: 8) })
     }
 
     private static func integer(
@@ -277,12 +284,6 @@ extension Setting {
             },
             current: { get($0) ? "yes" : "no" })
     }
-}
-
-/// The group ID of a group name or number, if such a group exists.
-func groupID(_ group: String) -> gid_t? {
-    if let number = gid_t(group) { return number }
-    return getgrnam(group).map { $0.pointee.gr_gid }
 }
 
 /// Bytes from `512M`, `2G`, `1048576` (K, M, G and T are powers of 1024).

@@ -48,9 +48,13 @@ public struct ConnectionLimits: Sendable {
     }
 }
 
-/// A monotonic clock in milliseconds, for connection timeouts.
-func monotonicMilliseconds() -> UInt64 {
+/// The monotonic clock every process of the pool shares (the turnstile's hold clock is read by
+/// the supervisor), in nanoseconds.
+func monotonicNanoseconds() -> UInt64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
+
+/// The same clock in milliseconds, for connection timeouts.
+func monotonicMilliseconds() -> UInt64 { monotonicNanoseconds() / 1_000_000 }

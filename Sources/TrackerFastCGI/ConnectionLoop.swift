@@ -57,7 +57,9 @@ public enum ConnectionLoop {
 
         while !Signals.shutdownRequested {
             descriptors.removeAll(keepingCapacity: true)
-            if monotonicMilliseconds() >= listenerPausedUntil {
+            // The clock is read here only while a pause is on (rarely): this runs for every batch.
+            if listenerPausedUntil != 0, monotonicMilliseconds() >= listenerPausedUntil { listenerPausedUntil = 0 }
+            if listenerPausedUntil == 0 {
                 descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
             }
             for (fd, connection) in connections {

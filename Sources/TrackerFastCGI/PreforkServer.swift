@@ -139,9 +139,3 @@ final class HoldBoard {
 
     func clock(_ slot: Int) -> UnsafeMutablePointer<UInt64> { base + slot }
 }
-
-func monotonicNanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}

@@ -79,7 +79,7 @@ public final class Turnstile {
         // Shown before the lock is taken and cleared only after it is let go, so that the
         // supervisor sees every moment this process may hold it (stopped right after `flock`
         // returned, say), at the price of also seeing a wait, which lasts one timeout at most.
-        holdClock?.pointee = Self.now()
+        holdClock?.pointee = monotonicNanoseconds()
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
             holding = true
             if bypassing {
@@ -92,7 +92,7 @@ public final class Turnstile {
             _ = giveUp("cannot lock it (\(String(cString: strerror(errno))))")
         }
         if holding {
-            heldSince = Self.now()
+            heldSince = monotonicNanoseconds()
         } else {
             holdClock?.pointee = 0
         }
@@ -109,14 +109,14 @@ public final class Turnstile {
     /// Gives the turn up if this process has held it for `longestHoldNanoseconds` or more: a busy
     /// worker keeps it from one batch to the next, but not for ever.
     public func leaveIfHeldLong() {
-        if holding, Self.now() - heldSince >= longestHoldNanoseconds { leave() }
+        if holding, monotonicNanoseconds() - heldSince >= longestHoldNanoseconds { leave() }
     }
 
     /// Blocks in `flock`, with a timer to bound the wait: its signal interrupts the call.
     private func waitForTurn() -> Bool {
-        let deadline = Self.now() + timeoutNanoseconds
+        let deadline = monotonicNanoseconds() + timeoutNanoseconds
         while true {
-            let now = Self.now()
+            let now = monotonicNanoseconds()
             if now >= deadline || Signals.shutdownRequested { break }
             guard arm(nanoseconds: deadline - now) else {
                 // No timer: try again and again instead, briefly sleeping in between.
@@ -157,7 +157,7 @@ public final class Turnstile {
     }
 
     private func reportThrottled(_ message: String) {
-        let now = Self.now()
+        let now = monotonicNanoseconds()
         guard lastReport == 0 || now - lastReport >= 60 * 1_000_000_000 else { return }
         lastReport = now
         report(message)
@@ -185,9 +185,4 @@ public final class Turnstile {
         return timer_settime(timer, 0, &value, nil) == 0
     }
 
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
 }

@@ -53,10 +53,8 @@ extension SQLitePeerStore {
     /// Bytes of pages in use, and whether a new peer or swarm could be added now (`SpaceGuard`;
     /// says why in the log when not).
     public func spaceInUse() throws(SQLiteError) -> (usedBytes: Int64, roomToGrow: Bool) {
-        let pageSize = try database.scalar("PRAGMA page_size") ?? 4096
-        let free = (try database.scalar("PRAGMA freelist_count") ?? 0) * pageSize
-        let used = (try database.scalar("PRAGMA page_count") ?? 0) * pageSize - free
-        return (used, spaceGuard.allowsGrowth(usedBytes: used, freeInsideBytes: free))
+        let pages = try pageUsage()
+        return (pages.usedBytes, spaceGuard.allowsGrowth(usedBytes: pages.usedBytes, freeInsideBytes: pages.freeBytes))
     }
 
     /// Examines the next `step` peers after where this process's sweep stopped, and deletes the

@@ -286,13 +286,18 @@ public final class SQLitePeerStore: PeerStore {
     /// pages in use and the file system's free space (`SpaceGuard`).
     private func growthAllowed() throws(SQLiteError) -> Bool {
         if let known = batch?.growthAllowed ?? growthAllowedNow { return known }
+        let pages = try pageUsage()
+        let allowed = spaceGuard.allowsGrowth(usedBytes: pages.usedBytes, freeInsideBytes: pages.freeBytes)
+        if batch != nil { batch?.growthAllowed = allowed } else { growthAllowedNow = allowed }
+        return allowed
+    }
+
+    /// Bytes of the pages in use, and of the free pages inside the file.
+    func pageUsage() throws(SQLiteError) -> (usedBytes: Int64, freeBytes: Int64) {
         defer { pageCounts.reset() }
         _ = try pageCounts.step()
         let free = pageCounts.int64(at: 1)
-        let allowed = spaceGuard.allowsGrowth(
-            usedBytes: (pageCounts.int64(at: 0) - free) * pageSize, freeInsideBytes: free * pageSize)
-        if batch != nil { batch?.growthAllowed = allowed } else { growthAllowedNow = allowed }
-        return allowed
+        return ((pageCounts.int64(at: 0) - free) * pageSize, free * pageSize)
     }
 
     /// Makes room for one more peer of this address in its swarm: beyond

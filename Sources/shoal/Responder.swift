@@ -19,10 +19,24 @@ final class Responder: BatchResponder {
     /// Distinct sets of request parameters one worker keeps a tracker for.
     static let maxTrackers = 64
 
+    /// One open database: its store, and when a request last used it (for closing the least
+    /// recently used). A route holds it directly, so a request needs no lookup by path.
+    private final class OpenStore {
+        let store: SQLitePeerStore
+        var lastUsed: UInt64
+        /// False once closed: routes that still hold it are rebuilt.
+        var isOpen = true
+
+        init(_ store: SQLitePeerStore, lastUsed: UInt64) {
+            self.store = store
+            self.lastUsed = lastUsed
+        }
+    }
+
     /// A tracker with what it needs set per request.
     private struct Route {
         let tracker: Tracker
-        let database: String
+        let database: OpenStore
         let busyTimeoutMilliseconds: Int
     }
 
@@ -30,7 +44,7 @@ final class Responder: BatchResponder {
     private let readsRequestSettings: Bool
     private var baseRoute: Route?
     private var routes: [[String]: Route] = [:]
-    private var stores: [String: (store: SQLitePeerStore, lastUsed: UInt64)] = [:]
+    private var stores: [String: OpenStore] = [:]
     private var useCount: UInt64 = 0
     private let log = LogThrottle()
     private var inBatch = false
@@ -76,12 +90,12 @@ final class Responder: BatchResponder {
 
     func respond(_ parameters: CGIParameters) -> TrackerResponse {
         let overrides = readsRequestSettings ? parameters.parameters(prefixed: "SHOAL_") : []
-        guard let route = route(overrides: overrides), let entry = stores[route.database] else {
+        guard let route = route(overrides: overrides) else {
             return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
         }
         useCount += 1
-        stores[route.database]!.lastUsed = useCount
-        entry.store.database.busyTimeoutMilliseconds = route.busyTimeoutMilliseconds
+        route.database.lastUsed = useCount
+        route.database.store.database.busyTimeoutMilliseconds = route.busyTimeoutMilliseconds
         let addressPolicy = route.tracker.policy.clientAddress
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
         return route.tracker.respond(to: CGIVariables.trackerRequest(forwardedHeader: header, parameters.value))
@@ -89,12 +103,12 @@ final class Responder: BatchResponder {
 
     private func route(overrides: [(name: String, value: String)]) -> Route? {
         if overrides.isEmpty {
-            if let baseRoute, stores[baseRoute.database] != nil { return baseRoute }
+            if let baseRoute, baseRoute.database.isOpen { return baseRoute }
             baseRoute = build(base)
             return baseRoute
         }
         let key = overrides.flatMap { [$0.name, $0.value] }
-        if let known = routes[key], stores[known.database] != nil { return known }
+        if let known = routes[key], known.database.isOpen { return known }
         let resolved: ResolvedConfiguration
         do throws(ConfigurationError) {
             resolved = try ConfigurationLoader.applying(requestParameters: overrides, to: base)
@@ -123,17 +137,18 @@ final class Responder: BatchResponder {
     /// Trackers with the same database share its one connection, whatever their other settings.
     private func newRoute(for configuration: Configuration) throws(SQLiteError) -> Route {
         let path = configuration.database
-        let store: SQLitePeerStore
+        let open: OpenStore
         if let known = stores[path] {
-            store = known.store
+            open = known
         } else {
-            store = try openStore(configuration)
+            let store = try openStore(configuration)
             if inBatch { store.beginBatch() }
             useCount += 1
-            stores[path] = (store, useCount)
+            open = OpenStore(store, lastUsed: useCount)
+            stores[path] = open
         }
         return Route(
-            tracker: makeTracker(store: store, policy: configuration.policy), database: path,
+            tracker: makeTracker(store: open.store, policy: configuration.policy), database: open,
             busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
     }
 
@@ -142,12 +157,12 @@ final class Responder: BatchResponder {
     /// open. The process's own database stays open.
     private func closeLeastRecentlyUsedDatabases() {
         while stores.count > Self.maxOpenDatabases + 1 {
-            guard let (path, _) = stores.filter({ $0.key != base.configuration.database })
+            guard let (path, closing) = stores.filter({ $0.key != base.configuration.database })
                 .min(by: { $0.value.lastUsed < $1.value.lastUsed })
             else { return }
+            closing.isOpen = false
             stores[path] = nil
-            routes = routes.filter { $0.value.database != path }
-            if baseRoute?.database == path { baseRoute = nil }
+            routes = routes.filter { $0.value.database.isOpen }
         }
     }
 }

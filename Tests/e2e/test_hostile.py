@@ -240,17 +240,22 @@ def test_idle_connections_cannot_lock_out_the_web_server(workdir):
         assert shoal.stop() == 0, shoal.output()
 
 
+def shoal_with_descriptor_limit(workdir, limit, workers):
+    """`shoal serve` started as under `ulimit -n LIMIT` (soft and hard)."""
+    import resource
+
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return harness.Shoal(workdir, workers=workers, listen=f"unix:{workdir}/shoal.sock", preexec_fn=set_limit)
+
+
 def test_a_low_descriptor_limit_makes_room_instead_of_spinning(workdir):
     """Under `ulimit -n 1024`, 2,100 idle connections once left both workers spinning on accept4
     failing with EMFILE, with nothing logged. Now the cap follows the limit and the quietest
     connection makes room for a new one."""
-    import resource
     raise_own_descriptor_limit(4000)
-
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-
-    shoal = harness.Shoal(workdir, workers=2, listen=f"unix:{workdir}/shoal.sock", preexec_fn=low_limit)
+    shoal = shoal_with_descriptor_limit(workdir, 1024, workers=2)
     socks = []
     try:
         socks = idle_connections(shoal.upstream, 2100)
@@ -464,12 +469,7 @@ def test_a_database_file_planted_by_another_user_is_refused(workdir):
 def test_running_out_of_descriptors_is_logged_and_survived(workdir):
     """With fewer descriptors than the cap assumes (a tiny ulimit), accept4 fails with EMFILE:
     the worker closes its quietest connection instead of spinning, and says so once."""
-    import resource
-
-    def tiny_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))
-
-    shoal = harness.Shoal(workdir, workers=1, listen=f"unix:{workdir}/shoal.sock", preexec_fn=tiny_limit)
+    shoal = shoal_with_descriptor_limit(workdir, 20, workers=1)
     socks = []
     try:
         socks = idle_connections(shoal.upstream, 40)

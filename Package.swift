@@ -8,7 +8,9 @@ let package = Package(
         .executable(name: "shoal", targets: ["shoal"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-1 and SHA-256 of .torrent info dictionaries (and HMAC later): a well-kept library.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
@@ -17,12 +19,14 @@ let package = Package(
         .target(name: "TrackerCore"),
         .target(name: "TrackerStore", dependencies: ["TrackerCore", "CSQLite"]),
         .target(name: "TrackerFastCGI", dependencies: ["TrackerCore", "CFastCGI"]),
+        // .torrent files: the info dictionary's exact bytes, its v1 and v2 hashes, name and size.
+        .target(name: "Metainfo", dependencies: ["TrackerCore", .product(name: "Crypto", package: "swift-crypto")]),
         // Settings from a file, the environment, the command line and per-request parameters.
         .target(name: "TrackerConfig", dependencies: ["TrackerCore", "TrackerFastCGI"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "TrackerCore", "TrackerStore", "TrackerFastCGI", "TrackerConfig",
+                "TrackerCore", "TrackerStore", "TrackerFastCGI", "TrackerConfig", "Metainfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,5 +37,6 @@ let package = Package(
         .testTarget(name: "TrackerStoreTests", dependencies: ["TrackerStore", "TrackerCore"]),
         .testTarget(name: "TrackerFastCGITests", dependencies: ["TrackerFastCGI", "TrackerCore"]),
         .testTarget(name: "TrackerConfigTests", dependencies: ["TrackerConfig", "TrackerCore"]),
+        .testTarget(name: "MetainfoTests", dependencies: ["Metainfo", "TrackerCore"]),
     ]
 )

@@ -18,6 +18,11 @@ public struct Configuration: Equatable, Sendable {
     public var maxPeersPerAddress = 16
     /// How long a request waits for another process's write lock before answering 503.
     public var busyTimeoutMilliseconds = 2000
+    /// The SQLite file on disk that holds what must survive a reboot: the torrent list, client
+    /// rules and completed counts. Empty: none (then only `access = open` works).
+    public var controlDatabase = "/var/lib/shoal/control.db"
+    /// Seconds between copies of the completed counts to the control database.
+    public var countsSaveInterval = 300
     /// Intervals, numwant, scrape limits and client-address rules.
     public var policy = Policy()
     /// `shoal serve` only: where to listen, how many workers, the Unix socket's permissions.
@@ -29,6 +34,14 @@ public struct Configuration: Equatable, Sendable {
     public var socketGroup = ""
 
     public init() {}
+
+    /// Names the first setting that makes no sense, with what would fix it.
+    public func validate() -> String? {
+        if policy.access != .open, controlDatabase.isEmpty {
+            return "access = \(policy.access.rawValue) needs a control-database (the list lives there)"
+        }
+        return policy.validate()
+    }
 
     /// The worker count `shoal serve` runs: as configured, else one per core and at least 2.
     public func workerCount(onlineCores: Int) -> Int { workers ?? max(2, onlineCores) }

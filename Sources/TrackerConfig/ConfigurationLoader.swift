@@ -51,7 +51,7 @@ public enum ConfigurationLoader {
             try apply(setting, value, from: .commandLine(option: name), to: &resolved)
         }
         resolved.deriveUnsetValues()
-        if let problem = resolved.configuration.policy.validate() { throw ConfigurationError(problem) }
+        if let problem = resolved.configuration.validate() { throw ConfigurationError(problem) }
         return resolved
     }
 
@@ -85,7 +85,7 @@ public enum ConfigurationLoader {
                     : "a request may only name a database directly inside request-database-dir \(allowed)")
         }
         resolved.deriveUnsetValues()
-        if let problem = resolved.configuration.policy.validate() {
+        if let problem = resolved.configuration.validate() {
             throw ConfigurationError(problem + " (with request parameters " + requestParameters.map(\.name).joined(separator: ", ") + ")")
         }
         return resolved
@@ -122,7 +122,7 @@ public enum ConfigurationLoader {
         var resolved = ResolvedConfiguration()
         try applyFile(bytes: fileBytes, path: path, to: &resolved)
         resolved.deriveUnsetValues()
-        if let problem = resolved.configuration.policy.validate() { throw ConfigurationError(problem) }
+        if let problem = resolved.configuration.validate() { throw ConfigurationError(problem) }
         return resolved
     }
 

@@ -81,6 +81,40 @@ extension Setting {
                 return nil
             },
             current: { $0.requestDatabaseDirectory }),
+        Setting(
+            name: "control-database", valueName: "path",
+            help: "The SQLite file on disk for what must survive a reboot: the torrent list, client rules and "
+                + "completed counts (an absolute path; its directory must exist and be writable by the tracker's "
+                + "user). Empty: none, and then access must be open.",
+            perRequest: false,
+            apply: { config, value in
+                guard value.isEmpty || value.hasPrefix("/"), !value.hasPrefix("file:") else {
+                    return "give an absolute file path on disk, e.g. /var/lib/shoal/control.db, or nothing"
+                }
+                config.controlDatabase = value
+                return nil
+            },
+            current: { $0.controlDatabase }),
+        Setting(
+            name: "access", valueName: "open|whitelist|blacklist",
+            help: "Which torrents are tracked: every one (open), only those on the list (whitelist: shoal torrents "
+                + "add), or all but those on it (blacklist). Changes to the list are live on the next request.",
+            perRequest: true,
+            apply: { config, value in
+                guard let mode = AccessMode(rawValue: value.lowercased()) else { return "use open, whitelist or blacklist" }
+                config.policy.access = mode
+                return nil
+            },
+            current: { $0.policy.access.rawValue }),
+        integer(
+            "access-retry-in", unit: "minutes", range: 1...100_000,
+            help: "BEP 31 'retry in' sent with refusals by the torrent list or the client rules.",
+            get: { $0.policy.accessRetryInMinutes }, set: { $0.policy.accessRetryInMinutes = $1 }),
+        integer(
+            "counts-save-interval", unit: "seconds", range: 10...3600, perRequest: false,
+            help: "How often the completed counts are copied from the peers database to the control database; "
+                + "a reboot loses at most this much of them.",
+            get: { $0.countsSaveInterval }, set: { $0.countsSaveInterval = $1 }),
         integer(
             // Below about 100 ms, ordinary contention (a checkpoint, a turn changing hands on a
             // loaded machine) already answers 503: 0 gave 2–15% of announces a 503 on a healthy system.

@@ -22,6 +22,16 @@ public enum Bencode: Equatable, Sendable {
         return value
     }
 
+    /// Decodes like `decode`, and also says where each value of the top-level dictionary lies in
+    /// `input`: a .torrent's info_hash is the hash of the `info` value's exact bytes as they appear
+    /// in the file, never of a re-encoding.
+    public static func decodeWithTopLevelSpans(_ input: [UInt8]) throws(DecodingError) -> (Bencode, [[UInt8]: Range<Int>]) {
+        var parser = Parser(input: input)
+        let value = try parser.value(depth: 0)
+        guard parser.offset == input.count else { throw parser.error("trailing bytes") }
+        return (value, parser.topLevelSpans)
+    }
+
     /// The value for `key` if `self` is a dictionary.
     public subscript(key: String) -> Bencode? {
         guard case .dictionary(let entries) = self else { return nil }
@@ -43,6 +53,8 @@ public enum Bencode: Equatable, Sendable {
     private struct Parser {
         let input: [UInt8]
         var offset = 0
+        /// Where each value of the outermost dictionary starts and ends.
+        var topLevelSpans: [[UInt8]: Range<Int>] = [:]
 
         func error(_ problem: String) -> DecodingError { DecodingError(offset: offset, problem: problem) }
 
@@ -72,7 +84,9 @@ public enum Bencode: Equatable, Sendable {
                         throw error("dictionary keys not sorted or duplicated")
                     }
                     previous = key
+                    let start = offset
                     entries[key] = try value(depth: depth + 1)
+                    if depth == 0 { topLevelSpans[key] = start..<offset }
                 }
                 return .dictionary(entries)
             case UInt8(ascii: "0")...UInt8(ascii: "9"):

@@ -21,6 +21,10 @@ public struct Policy: Equatable, Sendable {
     public var maxQueryLength: Int = 8192
     /// BEP 31 `retry in` (minutes) sent with 503 replies when the database cannot be used.
     public var retryInMinutes: Int = 1
+    /// Which torrents are served: all, the listed ones, or all but the listed ones.
+    public var access: AccessMode = .open
+    /// BEP 31 `retry in` (minutes) sent with refusals by the torrent list or the client rules.
+    public var accessRetryInMinutes: Int = 60
     /// Trusted proxies, their header, and the `ip` parameter.
     public var clientAddress = ClientAddressPolicy()
 

@@ -5,6 +5,9 @@
 public final class Tracker {
     public let policy: Policy
     private let store: any PeerStore
+    /// The torrent list and client rules; nil when there is no control database (then only
+    /// `access = open` can serve).
+    private let accessList: (any AccessList)?
     private let clock: () -> Int64
     private let log: (String) -> Void
     private var random: FastRandom
@@ -14,10 +17,11 @@ public final class Tracker {
     ///   - clock: the current Unix time in seconds (injected so tests never sleep).
     ///   - log: receives one line per distinct failure of our own (not the client's).
     public init(
-        store: any PeerStore, policy: Policy, clock: @escaping () -> Int64, random: FastRandom = FastRandom(),
-        log: @escaping (String) -> Void
+        store: any PeerStore, accessList: (any AccessList)? = nil, policy: Policy, clock: @escaping () -> Int64,
+        random: FastRandom = FastRandom(), log: @escaping (String) -> Void
     ) {
         self.store = store
+        self.accessList = accessList
         self.policy = policy
         self.clock = clock
         self.random = random
@@ -37,7 +41,7 @@ public final class Tracker {
             case .scrape: return try scrape(request)
             }
         } catch let refusal as TrackerFailure {
-            return failure(refusal, retryIn: refusal == .trackerFull ? policy.retryInMinutes : nil)
+            return failure(refusal, retryIn: retryIn(after: refusal))
         } catch {
             logOnce("database error: \(error)")
             return failure(.unavailable, status: 503, retryIn: policy.retryInMinutes)
@@ -46,6 +50,8 @@ public final class Tracker {
 
     private func announce(_ request: TrackerRequest) throws -> TrackerResponse {
         let parsed = try AnnounceRequest(query: request.query)
+        // Before anything is stored: nothing about a refused torrent or client is kept.
+        try checkAccess(parsed.infoHash, parsed.peerID)
         guard let rawAddress = request.remoteAddress, let remote = IPAddress(text: rawAddress) else {
             logOnce("REMOTE_ADDR is missing or unreadable: check the web server's fastcgi_param/CGI setup")
             return failure(.missingClientAddress, status: 500)
@@ -82,12 +88,43 @@ public final class Tracker {
     private func scrape(_ request: TrackerRequest) throws -> TrackerResponse {
         let parsed = try ScrapeRequest(query: request.query, limit: policy.maxScrapeHashes)
         guard !parsed.infoHashes.isEmpty else { throw TrackerFailure.fullScrapeDisabled }
-        let counts = try store.scrape(parsed.infoHashes)
-        let response = ScrapeResponse(
-            files: Array(zip(parsed.infoHashes, counts)), minRequestInterval: policy.minInterval)
+        // Refused torrents are left out of `files`, as if unknown.
+        let served = try parsed.infoHashes.filter { try admits($0) }
+        let counts = served.isEmpty ? [] : try store.scrape(served)
+        let response = ScrapeResponse(files: Array(zip(served, counts)), minRequestInterval: policy.minInterval)
         var out = BencodeWriter()
         response.encode(into: &out)
         return TrackerResponse(status: 200, body: out.bytes)
+    }
+
+    /// Refuses a torrent the access list does not serve, or a client the rules do not admit.
+    private func checkAccess(_ infoHash: InfoHash, _ peerID: PeerID) throws {
+        guard let accessList else {
+            guard policy.access == .open else { throw AccessListMissing() }
+            return
+        }
+        if policy.access != .open, try !admits(infoHash) {
+            throw policy.access == .whitelist ? TrackerFailure.unregisteredTorrent : TrackerFailure.bannedTorrent
+        }
+        let rules = try accessList.clientRules()
+        if !rules.isEmpty, !rules.admits(peerID) { throw TrackerFailure.clientNotAllowed }
+    }
+
+    /// Whether the access list lets `infoHash` be announced and scraped.
+    private func admits(_ infoHash: InfoHash) throws -> Bool {
+        switch policy.access {
+        case .open: return true
+        case .whitelist, .blacklist:
+            guard let accessList else { throw AccessListMissing() }
+            return try accessList.isListed(infoHash) == (policy.access == .whitelist)
+        }
+    }
+
+    /// BEP 31 `retry in` for a refusal: soon when the tracker is full, later when a list refused.
+    private func retryIn(after refusal: TrackerFailure) -> Int? {
+        if refusal == .trackerFull { return policy.retryInMinutes }
+        if refusal.isAccessRefusal { return policy.accessRetryInMinutes }
+        return nil
     }
 
     private func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
@@ -107,6 +144,12 @@ public final class Tracker {
         }
         out.end()
         return TrackerResponse(status: status, body: out.bytes)
+    }
+
+    /// A closed tracker whose control database cannot be read right now: answered 503, never
+    /// served as if open.
+    struct AccessListMissing: Error, CustomStringConvertible {
+        var description: String { "the control database is not available, so the access list cannot be read" }
     }
 
     /// Logs a line unless the same one was logged in the last minute, so a database that stays

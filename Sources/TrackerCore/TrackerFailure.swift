@@ -30,6 +30,18 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     /// disk is full); known peers go on. Sent with `retry in`.
     public static let trackerFull = TrackerFailure("tracker is full: no new peers or torrents for now, retry later")
 
+    /// `access = whitelist` and the torrent is not on the list. Sent with `retry in`.
+    public static let unregisteredTorrent = TrackerFailure("torrent not registered with this tracker")
+    /// `access = blacklist` and the torrent is on the list. Sent with `retry in`.
+    public static let bannedTorrent = TrackerFailure("torrent is banned on this tracker")
+    /// The peer_id matches no `allow` client rule, or a `deny` one. Sent with `retry in`.
+    public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker")
+
+    /// Refusals by the operator's lists: the client may ask again later, but not soon.
+    public var isAccessRefusal: Bool {
+        self == .unregisteredTorrent || self == .bannedTorrent || self == .clientNotAllowed
+    }
+
     /// A numeric parameter that is not a non-negative decimal integer in range.
     public static func invalidNumber(_ parameter: String) -> TrackerFailure {
         TrackerFailure("\(parameter) must be a non-negative integer")

@@ -11,9 +11,11 @@ public final class Database {
     ///
     /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another process's
     ///   write lock before failing with `SQLITE_BUSY`.
-    public init(path: String, busyTimeoutMilliseconds: Int) throws(SQLiteError) {
+    /// - Parameter readOnly: opens an existing file for reading only, never creating it (for
+    ///   commands that look at a database the responders own).
+    public init(path: String, busyTimeoutMilliseconds: Int, readOnly: Bool = false) throws(SQLiteError) {
         var connection: OpaquePointer? = nil
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &connection, flags, nil)
         guard code == SQLITE_OK, let connection else {
             let error = SQLiteError(code: code, database: connection)
@@ -53,6 +55,61 @@ public final class Database {
         guard code == SQLITE_OK, let statement else { throw SQLiteError(code: code, database: handle, sql: sql) }
         return Statement(handle: statement, database: handle, sql: sql)
     }
+
+    /// Switches a file to WAL, sets `pragmas` and applies `schema` in one write transaction.
+    ///
+    /// Setting up a new file races with every other process doing the same at the same moment
+    /// (CGI starts a process per request). Switching to WAL can report SQLITE_BUSY without going
+    /// through the busy handler, so the set-up is retried as a whole until the busy timeout.
+    func setUp(wal: Bool, pragmas: String, schema: String) throws(SQLiteError) {
+        try retryingWhileBusy { () throws(SQLiteError) in
+            if wal {
+                // WAL lets readers run beside the one writer; the mode is stored in the file, so
+                // only the first process to open it pays for the switch.
+                let mode = try prepare("PRAGMA journal_mode = WAL")
+                defer { mode.reset() }
+                _ = try mode.step()
+            }
+            try execute(pragmas)
+            try execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                try execute(schema)
+                try execute("COMMIT")
+            } catch {
+                try? execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY or SQLITE_LOCKED, up to the busy timeout.
+    func retryingWhileBusy(_ body: () throws(SQLiteError) -> Void) throws(SQLiteError) {
+        var waited = 0
+        while true {
+            do {
+                return try body()
+            } catch where (error.code == SQLITE_BUSY || error.code == SQLITE_LOCKED) && waited < busyTimeoutMilliseconds {
+                usleep(1000)
+                waited += 1
+            }
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back if it throws.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// The integer a single-row, single-column query returns (for pragmas and checks).
     public func scalar(_ sql: String) throws(SQLiteError) -> Int64? {

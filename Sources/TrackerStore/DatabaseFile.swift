@@ -8,12 +8,21 @@ enum DatabaseFile {
     /// Creates an empty database file with `mode` if there is none yet (SQLite takes an empty file
     /// as a new database). Must run before this process's SQLite opens the file: closing any
     /// descriptor of a file drops the process's POSIX locks on it, SQLite's included.
-    static func createIfMissing(_ path: String, mode: mode_t) {
+    ///
+    /// - Parameter ownedLikeDirectory: when root creates the file, give it to the directory's
+    ///   owner and group (the tracker's user), so that the responders can open what an operator's
+    ///   command created. SQLite gives its `-wal` and `-shm` files the database file's owner.
+    static func createIfMissing(_ path: String, mode: mode_t, ownedLikeDirectory: Bool = false) {
         guard path != ":memory:" else { return }
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
         if fd >= 0 {
             // The umask may have taken bits away, never added any; set exactly what was asked.
             fchmod(fd, mode)
+            var directory = stat()
+            let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            if ownedLikeDirectory, geteuid() == 0, stat(parent.isEmpty ? "/" : parent, &directory) == 0 {
+                fchown(fd, directory.st_uid, directory.st_gid)
+            }
             close(fd)
         }
     }

@@ -71,37 +71,19 @@ public final class SQLitePeerStore: PeerStore {
         spaceGuard.restoreReserveIfRoom()
         DatabaseFile.createIfMissing(path, mode: fileMode)
         database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
-        // Setting up a new file races with every other process doing the same at the same moment
-        // (CGI starts a process per request). Switching to WAL can report SQLITE_BUSY without
-        // going through the busy handler, so the set-up is retried as a whole until the timeout.
-        let database = database
-        try Self.retryingWhileBusy(milliseconds: busyTimeoutMilliseconds) { () throws(SQLiteError) in
-            if path != ":memory:" {
-                // WAL lets readers (scrapes) run beside the one writer; the mode is stored in the
-                // file, so only the first process to open it pays for the switch.
-                let mode = try database.prepare("PRAGMA journal_mode = WAL")
-                defer { mode.reset() }
-                _ = try mode.step()
-            }
-            // synchronous=OFF: the database lives on tmpfs or in memory, and a crash of the machine
-            // loses the peers anyway; a crash of a process loses nothing either way.
-            // mmap_size=0: with several processes writing, memory-mapping the growing file cost a
-            // quarter of the CPU per announce (remaps and page faults; measured with bench/run.py).
-            // journal_size_limit: after a peak (a long read holding checkpoints off, a flood) the
-            // WAL is cut back to this size when it next starts over, instead of staying at its peak.
-            try database.execute("""
+        // synchronous=OFF: the database lives on tmpfs or in memory, and a crash of the machine
+        // loses the peers anyway; a crash of a process loses nothing either way.
+        // mmap_size=0: with several processes writing, memory-mapping the growing file cost a
+        // quarter of the CPU per announce (remaps and page faults; measured with bench/run.py).
+        // journal_size_limit: after a peak (a long read holding checkpoints off, a flood) the
+        // WAL is cut back to this size when it next starts over, instead of staying at its peak.
+        try database.setUp(
+            wal: path != ":memory:",
+            pragmas: """
                 PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 0;
                 PRAGMA journal_size_limit = \(Self.walLimitBytes)
-                """)
-            try database.execute("BEGIN IMMEDIATE")
-            do throws(SQLiteError) {
-                try database.execute(Schema.sql)
-                try database.execute("COMMIT")
-            } catch {
-                try? database.execute("ROLLBACK")
-                throw error
-            }
-        }
+                """,
+            schema: Schema.peers)
 
         begin = try database.prepare("BEGIN IMMEDIATE")
         beginRead = try database.prepare("BEGIN")
@@ -387,21 +369,6 @@ public final class SQLitePeerStore: PeerStore {
             seeders = try window(seeding: true, wanted - leechers.count, selection.start, change, now)
         }
         return seeders + leechers
-    }
-
-    /// Runs `body` again while it fails with SQLITE_BUSY or SQLITE_LOCKED, for up to `milliseconds`.
-    private static func retryingWhileBusy(
-        milliseconds: Int, _ body: () throws(SQLiteError) -> Void
-    ) throws(SQLiteError) {
-        var waited = 0
-        while true {
-            do {
-                return try body()
-            } catch where (error.code == SQLITE_BUSY || error.code == SQLITE_LOCKED) && waited < milliseconds {
-                usleep(1000)
-                waited += 1
-            }
-        }
     }
 
     /// A shuffle value as stored: the same 32 bits read as signed. SQLite stores integers in

@@ -2,12 +2,14 @@
 /// regenerate with `make schema`.
 enum Schema {
     static let sql = """
--- Shoal's database: the one source of truth for its tables. The program applies this text,
--- unchanged, every time it opens the database (Sources/TrackerStore/Schema.swift embeds a copy
--- that a test keeps equal to this file). Every statement is idempotent.
---
--- The database is meant for tmpfs (/dev/shm) or memory: peers re-announce every interval, so a
--- reboot loses only what the next half hour rebuilds.
+-- Shoal's two databases: the one source of truth for their tables. The program applies each
+-- section below, unchanged, every time it opens that database (Sources/TrackerStore/Schema.swift
+-- embeds a copy that a test keeps equal to this file). Every statement is idempotent.
+
+-- ==== peers database ====
+-- `database`: meant for tmpfs (/dev/shm) or memory. Peers re-announce every interval, so a
+-- reboot loses only what the next half hour rebuilds; the completed counts are copied to the
+-- control database and come back from there.
 
 -- Every peer of every swarm, one row each. A peer is identified by (info_hash, endpoint): the
 -- unique index below makes a re-announce update its row in place, and a client that restarts
@@ -69,6 +71,79 @@ CREATE TRIGGER IF NOT EXISTS peers_delete AFTER DELETE ON peers BEGIN
     DELETE FROM torrents
     WHERE info_hash = old.info_hash AND seeders = 0 AND leechers = 0 AND downloaded = 0;
 END;
+
+-- Swarms whose `downloaded` grew since it was last copied to the control database. The copy runs
+-- every few minutes (`counts-save-interval`), so no announce writes to the disk.
+CREATE TABLE IF NOT EXISTS unsaved_counts (
+    info_hash BLOB PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS torrents_count_grew AFTER UPDATE OF downloaded ON torrents
+WHEN new.downloaded > old.downloaded BEGIN
+    INSERT INTO unsaved_counts (info_hash) VALUES (new.info_hash) ON CONFLICT DO NOTHING;
+END;
+
+CREATE TRIGGER IF NOT EXISTS torrents_count_new AFTER INSERT ON torrents
+WHEN new.downloaded > 0 BEGIN
+    INSERT INTO unsaved_counts (info_hash) VALUES (new.info_hash) ON CONFLICT DO NOTHING;
+END;
+
+-- Facts about this database file, by name: `counts_restored` (the control database's counts
+-- were added once), `counts_saved_at` (Unix time of the last copy, which one worker claims).
+CREATE TABLE IF NOT EXISTS facts (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- ==== control database ====
+-- `control-database`: on disk. What the operator decides must survive a reboot: the access list
+-- with what is known of each torrent, the client rules, and the completed counts. `shoal
+-- torrents`, `shoal clients` and `shoal restore` write it; responders read it on every request
+-- (one indexed lookup) and write only the counts, every few minutes.
+
+-- One row per registered torrent: a .torrent file or a bare info_hash. In `access = whitelist`
+-- these are the torrents tracked; in `access = blacklist`, the ones refused.
+CREATE TABLE IF NOT EXISTS torrents (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT,              -- info.name, invalid UTF-8 and control characters escaped; NULL for a bare hash
+    size        INTEGER,           -- total bytes of its files; NULL for a bare hash
+    files       INTEGER,           -- how many files; NULL for a bare hash
+    added       INTEGER NOT NULL,  -- Unix time
+    metainfo    BLOB,              -- the .torrent file's bytes, as read; NULL for a bare hash
+    origin      TEXT,              -- the file `sync DIR` added it from (absolute), else NULL
+    origin_seen TEXT               -- that file's size and modification time when it was read
+);
+
+CREATE INDEX IF NOT EXISTS torrents_by_origin ON torrents (origin) WHERE origin IS NOT NULL;
+
+-- Every hash a registered torrent is announced with: the SHA-1 of its info dictionary (v1), the
+-- SHA-256 truncated to 20 bytes (v2), or both (hybrid). The announce path's one lookup.
+CREATE TABLE IF NOT EXISTS torrent_hashes (
+    info_hash BLOB    PRIMARY KEY,      -- 20 bytes
+    torrent   INTEGER NOT NULL,         -- torrents.id
+    version   INTEGER NOT NULL          -- 1 (SHA-1), 2 (SHA-256 truncated) or 0 (a bare hash, either)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS torrent_hashes_by_torrent ON torrent_hashes (torrent);
+
+CREATE TRIGGER IF NOT EXISTS torrents_remove AFTER DELETE ON torrents BEGIN
+    DELETE FROM torrent_hashes WHERE torrent = old.id;
+END;
+
+-- peer_id prefixes (`-qB`, `-TR4`): any `allow` rule makes the rules an allow-list; a peer_id
+-- matching a `deny` rule is refused whatever else matches.
+CREATE TABLE IF NOT EXISTS client_rules (
+    prefix BLOB    PRIMARY KEY,  -- 1 to 20 bytes
+    rule   TEXT    NOT NULL CHECK (rule IN ('allow', 'deny')),
+    added  INTEGER NOT NULL      -- Unix time
+) WITHOUT ROWID;
+
+-- Completed downloads per swarm (BEP 48 `downloaded`), copied from the peers database's
+-- `torrents` every few minutes and added back to a new, empty one.
+CREATE TABLE IF NOT EXISTS completed (
+    info_hash  BLOB    PRIMARY KEY,
+    downloaded INTEGER NOT NULL
+) WITHOUT ROWID;
 
 """
 }

@@ -56,6 +56,39 @@ public final class Statement {
         return Array(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// A text column as a String (invalid UTF-8 repaired); nil for NULL.
+    public func text(at column: Int32) -> String? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let text = sqlite3_column_text(handle, column) else {
+            return nil
+        }
+        return String(cString: text)
+    }
+
+    public func isNull(at column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    /// An integer column; nil for NULL.
+    public func optionalInt64(at column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    /// Binds text to the 1-based parameter `index`; nil binds NULL.
+    public func bind(_ text: String?, at index: Int32) {
+        guard let text else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        _ = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
+    }
+
+    /// Binds an integer or NULL.
+    public func bind(_ value: Int64?, at index: Int32) {
+        guard let value else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        sqlite3_bind_int64(handle, index, value)
+    }
+
     /// Makes the statement ready to run again; bindings are kept until rebound.
     public func reset() { sqlite3_reset(handle) }
 }

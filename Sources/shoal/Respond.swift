@@ -37,6 +37,7 @@ struct Respond: ParsableCommand {
         if resolved.sources["database"] != nil, let error = responder.openBaseStore() {
             logLine(describeOpenFailure(resolved.configuration.database, error) + " Answering 503 until then.")
         }
+        try checkControl(resolved, fatal: false)
         Signals.installWorkerHandlers()
         ConnectionLoop.serve(
             socket: 0, turnstile: makeTurnstile(resolved.configuration), responder: responder, log: logLine)

@@ -38,6 +38,8 @@ final class Responder: BatchResponder {
         let tracker: Tracker
         let database: OpenStore
         let busyTimeoutMilliseconds: Int
+        /// Built with the control database: once it opens, routes built without it are rebuilt.
+        let hasControl: Bool
     }
 
     private let base: ResolvedConfiguration
@@ -48,6 +50,10 @@ final class Responder: BatchResponder {
     private var useCount: UInt64 = 0
     private let log = LogThrottle()
     private var inBatch = false
+    /// The control database, shared by every route; opened on first use.
+    private var control: SQLiteControlStore?
+    /// When opening it last failed; it is tried again 10 seconds later.
+    private var controlFailedAt: time_t?
 
     /// - Parameter readsRequestSettings: false for plain CGI, whose parameters are the process
     ///   environment and were already read as such.
@@ -68,11 +74,13 @@ final class Responder: BatchResponder {
 
     func beginBatch() {
         inBatch = true
+        control?.beginBatch()
         for entry in stores.values { entry.store.beginBatch() }
     }
 
     func finishBatch() -> TrackerResponse? {
         inBatch = false
+        control?.finishBatch()
         var stored = true
         for entry in stores.values {
             if !entry.store.finishBatch() { stored = false }
@@ -86,6 +94,20 @@ final class Responder: BatchResponder {
     func maintain() {
         let now = Int64(time(nil))
         for entry in stores.values { entry.store.maintain(now: now) }
+        saveCounts(now: now)
+    }
+
+    /// Copies the process's own database's completed counts to the control database when due.
+    /// Request-named databases keep theirs on tmpfs only: one control database cannot tell
+    /// their swarms apart.
+    private func saveCounts(now: Int64) {
+        guard let control, let own = stores[base.configuration.database] else { return }
+        do {
+            try own.store.saveCountsIfDue(
+                to: control, now: now, interval: Int64(base.configuration.countsSaveInterval))
+        } catch {
+            log.once("could not copy completed counts to \(control.path): \(error)")
+        }
     }
 
     func respond(_ parameters: CGIParameters) -> TrackerResponse {
@@ -102,13 +124,14 @@ final class Responder: BatchResponder {
     }
 
     private func route(overrides: [(name: String, value: String)]) -> Route? {
+        openControlIfDue()
         if overrides.isEmpty {
-            if let baseRoute, baseRoute.database.isOpen { return baseRoute }
+            if let baseRoute, baseRoute.database.isOpen, baseRoute.hasControl == (control != nil) { return baseRoute }
             baseRoute = build(base)
             return baseRoute
         }
         let key = overrides.flatMap { [$0.name, $0.value] }
-        if let known = routes[key], known.database.isOpen { return known }
+        if let known = routes[key], known.database.isOpen, known.hasControl == (control != nil) { return known }
         let resolved: ResolvedConfiguration
         do throws(ConfigurationError) {
             resolved = try ConfigurationLoader.applying(requestParameters: overrides, to: base)
@@ -142,14 +165,46 @@ final class Responder: BatchResponder {
             open = known
         } else {
             let store = try openStore(configuration)
+            if let control, path == base.configuration.database { restoreCounts(into: store, from: control) }
             if inBatch { store.beginBatch() }
             useCount += 1
             open = OpenStore(store, lastUsed: useCount)
             stores[path] = open
         }
         return Route(
-            tracker: makeTracker(store: open.store, policy: configuration.policy), database: open,
-            busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+            tracker: makeTracker(store: open.store, accessList: control, policy: configuration.policy), database: open,
+            busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, hasControl: control != nil)
+    }
+
+    /// Opens the control database if it is not open yet and was not tried in the last 10 seconds.
+    /// An open tracker with the default control database that cannot be used runs without it for
+    /// good: `shoal serve` (or the first request) said why once.
+    private func openControlIfDue() {
+        let configuration = base.configuration
+        guard control == nil, !configuration.controlDatabase.isEmpty else { return }
+        let now = time(nil)
+        if let failed = controlFailedAt, now - failed < 10 || !controlRequired(base) { return }
+        if inBatch { return }  // opened between batches, so that it joins the next one whole
+        do throws(SQLiteError) {
+            let opened = try openControl(configuration)
+            control = opened
+            controlFailedAt = nil
+            if let own = stores[configuration.database] { restoreCounts(into: own.store, from: opened) }
+        } catch {
+            controlFailedAt = now
+            // Not needed: said once at start-up (checkControl), not again by every worker.
+            if controlRequired(base) {
+                log.once(describeControlFailure(configuration.controlDatabase, error) + "; answering 503 until then")
+            }
+        }
+    }
+
+    private func restoreCounts(into store: SQLitePeerStore, from control: SQLiteControlStore) {
+        do {
+            try store.restoreCounts(from: control, now: Int64(time(nil)))
+        } catch {
+            log.once("could not restore completed counts from \(control.path): \(error)")
+        }
     }
 
     /// Closes request-named databases beyond `maxOpenDatabases`, least recently used first, with

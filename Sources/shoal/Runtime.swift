@@ -51,6 +51,43 @@ func makeTurnstile(_ configuration: Configuration) -> Turnstile? {
 }
 
 /// The tracker as every mode runs it: the real clock and a log on stderr.
-func makeTracker(store: SQLitePeerStore, policy: Policy) -> Tracker {
-    Tracker(store: store, policy: policy, clock: { Int64(time(nil)) }, log: logLine)
+func makeTracker(store: SQLitePeerStore, accessList: (any AccessList)?, policy: Policy) -> Tracker {
+    Tracker(store: store, accessList: accessList, policy: policy, clock: { Int64(time(nil)) }, log: logLine)
+}
+
+/// Opens the control database as responders use it.
+func openControl(_ configuration: Configuration, durable: Bool = false) throws(SQLiteError) -> SQLiteControlStore {
+    try SQLiteControlStore(
+        path: configuration.controlDatabase, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
+        fileMode: mode_t(configuration.databaseMode), durable: durable)
+}
+
+/// Whether the tracker cannot serve without its control database: a closed tracker, or one whose
+/// operator named the control database (and so expects its counts and rules to be kept).
+func controlRequired(_ resolved: ResolvedConfiguration) -> Bool {
+    resolved.configuration.policy.access != .open || resolved.sources["control-database"] != nil
+}
+
+func describeControlFailure(_ path: String, _ error: SQLiteError) -> String {
+    "cannot use control database \(path): \(error.message)"
+}
+
+/// At start-up: stops the process with one line when the tracker cannot serve without its control
+/// database (unless `fatal` is false: a process a web server spawns answers 503 instead);
+/// otherwise says once that it runs without one.
+func checkControl(_ resolved: ResolvedConfiguration, fatal: Bool = true) throws {
+    let configuration = resolved.configuration
+    guard !configuration.controlDatabase.isEmpty else { return }
+    do {
+        _ = try openControl(configuration)
+    } catch {
+        let line = describeControlFailure(configuration.controlDatabase, error)
+        if controlRequired(resolved) {
+            logLine(fatal ? line : line + "; answering 503 until then")
+            if fatal { throw ExitCode(1) }
+            return
+        }
+        logLine(line + ". Running without it: completed counts will not survive a reboot, and client rules "
+            + "cannot be set. Set control-database to a usable path, or to nothing to run without one quietly.")
+    }
 }

@@ -46,6 +46,7 @@ struct Serve: ParsableCommand {
         let place = activated ? "the socket systemd passed (listen is ignored)" : "\(configuration.listen)"
         // Open once here so a bad database stops start-up with one clear line, not N workers dying.
         _ = try openStoreOrExit(configuration)
+        try checkControl(resolved)
         logLine("serving FastCGI on \(place) with \(workers) workers, database \(configuration.database)")
         // A batch holds the turn for at most about one busy timeout (waiting for SQLite's lock)
         // plus its own work; a worker that holds it much longer is not coming back by itself.

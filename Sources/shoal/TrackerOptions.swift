@@ -19,6 +19,10 @@ struct TrackerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("request-database-dir")) var requestDatabaseDir: String?
     @Option(parsing: .unconditional, help: help("max-database-size")) var maxDatabaseSize: String?
     @Option(parsing: .unconditional, help: help("max-peers-per-address")) var maxPeersPerAddress: String?
+    @Option(parsing: .unconditional, help: help("control-database")) var controlDatabase: String?
+    @Option(parsing: .unconditional, help: help("access")) var access: String?
+    @Option(parsing: .unconditional, help: help("access-retry-in")) var accessRetryIn: String?
+    @Option(parsing: .unconditional, help: help("counts-save-interval")) var countsSaveInterval: String?
     @Option(parsing: .unconditional, help: help("busy-timeout")) var busyTimeout: String?
     @Option(parsing: .unconditional, help: help("interval")) var interval: String?
     @Option(parsing: .unconditional, help: help("interval-jitter")) var intervalJitter: String?
@@ -35,7 +39,9 @@ struct TrackerOptions: ParsableArguments {
     var commandLineSettings: [(name: String, value: String)] {
         let given: [(String, String?)] = [
             ("database", database), ("database-mode", databaseMode), ("request-database-dir", requestDatabaseDir),
-            ("max-database-size", maxDatabaseSize), ("max-peers-per-address", maxPeersPerAddress), ("busy-timeout", busyTimeout), ("interval", interval),
+            ("max-database-size", maxDatabaseSize), ("max-peers-per-address", maxPeersPerAddress),
+            ("control-database", controlDatabase), ("access", access), ("access-retry-in", accessRetryIn),
+            ("counts-save-interval", countsSaveInterval), ("busy-timeout", busyTimeout), ("interval", interval),
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),

@@ -22,18 +22,29 @@ final class Fixture {
     var logs: [String] = []
     private(set) var store: SQLitePeerStore!
     private(set) var tracker: Tracker!
+    /// The control database beside the peers database, when asked for.
+    private(set) var control: SQLiteControlStore?
 
-    init(policy: Policy = Policy(), busyTimeoutMilliseconds: Int = 2000, seed: UInt64 = 1, limits: StoreLimits = StoreLimits()) throws {
+    init(
+        policy: Policy = Policy(), busyTimeoutMilliseconds: Int = 2000, seed: UInt64 = 1, limits: StoreLimits = StoreLimits(),
+        withControl: Bool = false
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("peers.db").path
         store = try SQLitePeerStore(
             path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, limits: limits,
             log: { [unowned self] in self.logs.append($0) })
+        if withControl { control = try SQLiteControlStore(path: controlPath) }
         tracker = Tracker(
-            store: store, policy: policy, clock: { [unowned self] in self.now }, random: FastRandom(seed: seed),
+            store: store, accessList: control, policy: policy, clock: { [unowned self] in self.now }, random: FastRandom(seed: seed),
             log: { [unowned self] in self.logs.append($0) })
     }
+
+    var controlPath: String { directory.appendingPathComponent("control.db").path }
+
+    /// The hash `announce(torrent:)` uses for torrent `n`.
+    static func infoHash(_ n: Int) -> InfoHash { InfoHash(twenty(n, tag: 0xaa))! }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 

@@ -13,7 +13,7 @@ struct CheckConfig: ParsableCommand {
             environment (SHOAL_*), then the command line; each later source wins. A web server may \
             also send SHOAL_* parameters with each request (fastcgi_param, SetEnv), which win over \
             all of these for that request. Exits 0 when everything can be used, 78 for a bad \
-            setting, 1 when the database cannot be opened.
+            setting, 1 when the database (or a control database the tracker needs) cannot be used.
             """
     )
 
@@ -41,6 +41,12 @@ struct CheckConfig: ParsableCommand {
         } catch let error as SQLiteError {
             logLine(describeOpenFailure(configuration.database, error))
             throw ExitCode(1)
+        }
+        try checkControl(resolved)
+        if !configuration.controlDatabase.isEmpty, let control = try? openControl(configuration) {
+            let torrents = (try? control.database.scalar("SELECT count(*) FROM torrents")) ?? 0
+            let rules = (try? control.database.scalar("SELECT count(*) FROM client_rules")) ?? 0
+            print("control database \(control.path) is usable: \(torrents) torrents listed, \(rules) client rules")
         }
     }
 }

@@ -19,21 +19,21 @@ struct Clients: ParsableCommand {
     struct Allow: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Allow peer_ids starting with these prefixes.")
         @OptionGroup var options: TrackerOptions
-        @Argument(help: "peer_id prefixes") var prefixes: [String]
+        @Argument(parsing: .allUnrecognized, help: "peer_id prefixes (they start with -, which is fine)") var prefixes: [String]
         func run() throws { try Clients.set(.allow, prefixes, options) }
     }
 
     struct Deny: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refuse peer_ids starting with these prefixes.")
         @OptionGroup var options: TrackerOptions
-        @Argument(help: "peer_id prefixes") var prefixes: [String]
+        @Argument(parsing: .allUnrecognized, help: "peer_id prefixes (they start with -, which is fine)") var prefixes: [String]
         func run() throws { try Clients.set(.deny, prefixes, options) }
     }
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove the rules for these prefixes.")
         @OptionGroup var options: TrackerOptions
-        @Argument(help: "peer_id prefixes") var prefixes: [String]
+        @Argument(parsing: .allUnrecognized, help: "peer_id prefixes (they start with -, which is fine)") var prefixes: [String]
 
         func run() throws {
             let (control, _) = try ControlCommand.open(options)

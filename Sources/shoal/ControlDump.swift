@@ -11,9 +11,10 @@ import TrackerStore
 ///     completed HASH  DOWNLOADED
 ///
 /// ADDED is Unix time; HASH is 40 hex digits; VERSION 1 (SHA-1), 2 (SHA-256 truncated) or 0 (a
-/// bare hash); METAINFO is the .torrent file in base64. Text fields (NAME, ORIGIN, ORIGIN_SEEN,
-/// PREFIX) are percent-encoded where a byte is a control character, a space, `%` or DEL; `-`
-/// stands for none. Lines starting with `#` are comments.
+/// bare hash); METAINFO is the .torrent file in base64. Text fields (NAME, ORIGIN, ORIGIN_SEEN)
+/// are percent-encoded where a byte is a control character, a space, `%` or DEL; PREFIX, which
+/// is raw bytes, also every byte outside printable ASCII. `-` stands for none. Lines starting with
+/// `#` are comments.
 enum ControlDump {
     static let header = "shoal-dump 1"
 
@@ -28,7 +29,7 @@ enum ControlDump {
             ].joined(separator: "\t"))
         }
         for rule in try control.clientRuleList() {
-            out(["client", rule.kind.rawValue, encode(rule.prefix), String(rule.added)].joined(separator: "\t"))
+            out(["client", rule.kind.rawValue, ClientPrefix.text(rule.prefix), String(rule.added)].joined(separator: "\t"))
         }
         try control.savedCounts { hash, downloaded in
             out(["completed", hex(hash), String(downloaded)].joined(separator: "\t"))

@@ -184,9 +184,9 @@ final class Responder: BatchResponder {
         guard control == nil, !configuration.controlDatabase.isEmpty else { return }
         let now = time(nil)
         if let failed = controlFailedAt, now - failed < 10 || !controlRequired(base) { return }
-        if inBatch { return }  // opened between batches, so that it joins the next one whole
         do throws(SQLiteError) {
             let opened = try openControl(configuration)
+            if inBatch { opened.beginBatch() }
             control = opened
             controlFailedAt = nil
             if let own = stores[configuration.database] { restoreCounts(into: own.store, from: opened) }

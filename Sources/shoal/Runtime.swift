@@ -87,7 +87,7 @@ func checkControl(_ resolved: ResolvedConfiguration, fatal: Bool = true) throws 
             if fatal { throw ExitCode(1) }
             return
         }
-        logLine(line + ". Running without it: completed counts will not survive a reboot, and client rules "
-            + "cannot be set. Set control-database to a usable path, or to nothing to run without one quietly.")
+        logLine(line + ". Running without it: completed counts will not survive a reboot and client rules "
+            + "cannot be set (an empty control-database runs without one quietly).")
     }
 }

@@ -50,10 +50,12 @@ def parse_args():
     p.add_argument("--nginx-workers", type=int, default=1, help="nginx worker processes (default 1)")
     p.add_argument("--upstream-keepalive", type=int, default=0,
                    help="nginx keeps this many idle FastCGI connections open (fastcgi_keep_conn); 0: off")
-    p.add_argument("--targets", default="opentracker,ceiling,upsert-select,shoal",
-                   help="comma-separated, run in this order: opentracker, ceiling, upsert-select (C: one SQLite "
-                        "upsert + one select per announce), shoal (nginx + shoal serve), "
-                        "apache-fcgid, apache-proxy-fcgi, apache-cgi (default opentracker,ceiling,upsert-select,shoal)")
+    p.add_argument("--targets", default="opentracker,ceiling,upsert-select,shoal,shoal-whitelist",
+                   help="comma-separated, run in this order: opentracker (with every torrent on its whitelist), "
+                        "ceiling, upsert-select (C: one SQLite upsert + one select per announce), shoal (nginx + "
+                        "shoal serve, access open), shoal-whitelist (access whitelist, every torrent listed), "
+                        "apache-fcgid, apache-proxy-fcgi, apache-cgi "
+                        "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
@@ -243,7 +245,7 @@ start_upsert_select = start_c_responder("upsert-select", "upsert_select.c", ["-l
                                         env=lambda directory: {"BENCH_DB": str(directory / "upsert-select.db")})
 
 
-def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal"):
+def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal", access_mode="open"):
     socket_path = directory / f"{name}.sock"
     database = database or str(directory / f"{name}.db")
     binary = binary or args.shoal
@@ -252,6 +254,18 @@ def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal
     usage = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
     access = ["--socket-group", "www-data" if os.geteuid() == 0 else grp.getgrgid(os.getgid()).gr_name] \
         if "--socket-group" in usage else []
+    if "--control-database" in usage:
+        # Every Shoal target has a control database, as a default installation does: open mode
+        # then checks the client rules (none here), whitelist mode also looks every torrent up.
+        control = directory / f"{name}-control.db"
+        access += ["--control-database", str(control), "--access", access_mode]
+        if access_mode == "whitelist":
+            whitelist = directory / f"{name}-whitelist.txt"
+            whitelist.write_text("".join(h.hex() + "\n" for h in hashes))
+            subprocess.run([binary, "torrents", "import", str(whitelist), "--control-database", str(control)],
+                           check=True, capture_output=True)
+    elif access_mode != "open":
+        sys.exit(f"bench: {binary} has no access lists")
     shoal = subprocess.Popen([binary, "serve", "--listen", f"unix:{socket_path}", "--workers",
                               str(args.workers), "--database", database, *access], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
@@ -323,10 +337,10 @@ def database_bytes_per_peer(path):
 
 def report(results):
     print()
-    print(f"{'target':<13} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
+    print(f"{'target':<15} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
           f"{'bad':>5} {'failures':>8} {'RSS MiB':>8}")
     for name, r in results.items():
-        print(f"{name:<13} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
+        print(f"{name:<15} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
               f"{r['cpu_us']:>11.1f} {int(r['errors']):>7} {int(r['closed']):>7} {int(r['bad']):>5} {int(r['failures']):>8} "
               f"{r['rss_kib'] / 1024:>8.1f}")
     print("closed: connections the server closed after a reply (wrk counts them as read errors); "
@@ -337,6 +351,10 @@ def report(results):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
+        if "shoal-whitelist" in results:
+            closed = results["shoal-whitelist"]
+            print(f"shoal-whitelist/shoal: throughput {closed['rate'] / shoal['rate']:.2f}x, "
+                  f"CPU per request {closed['cpu_us'] / shoal['cpu_us']:.2f}x")
         for other in (name for name in results if name.startswith("apache")):
             print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
                   f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
@@ -404,6 +422,8 @@ def main():
             return
         starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "upsert-select": start_upsert_select,
                     "shoal": start_shoal,
+                    "shoal-whitelist": lambda args, directory, hashes: start_shoal(
+                        args, directory, hashes, name="shoal-whitelist", access_mode="whitelist"),
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}

@@ -7,7 +7,8 @@ import TrackerFastCGI
 enum FuzzTarget: String, CaseIterable {
     /// The announce and scrape query string: percent-decoding, numbers, repeated keys.
     case query
-    /// The strict bencode decoder, and encoding what it decoded back to the same bytes.
+    /// The strict bencode decoder, encoding what it decoded back to the same bytes, and the spans
+    /// of a dictionary's values (a .torrent's info_hash is hashed from one).
     case bencode
     /// FastCGI records and name-value pairs, arriving in pieces, with replies and aborts.
     case fastcgi
@@ -25,6 +26,17 @@ enum FuzzTarget: String, CaseIterable {
             write(value, to: &writer)
             // Strict decoding accepts only the canonical form, so it must come back unchanged.
             precondition(writer.bytes == bytes, "decoded bencode did not encode back to the same bytes")
+            // Each top-level value's span holds exactly that value.
+            guard let (again, spans) = try? Bencode.decodeWithTopLevelSpans(bytes) else {
+                preconditionFailure("decodeWithTopLevelSpans refused what decode accepted")
+            }
+            precondition(again == value, "the two decoders disagree")
+            if case .dictionary(let entries) = value {
+                precondition(spans.count == entries.count, "a top-level value has no span")
+                for (key, span) in spans {
+                    precondition((try? Bencode.decode(Array(bytes[span]))) == entries[key], "a span does not hold its value")
+                }
+            }
         case .fastcgi:
             FastCGIConnection.fuzz(bytes)
         case .config:

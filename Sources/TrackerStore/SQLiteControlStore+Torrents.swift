@@ -71,7 +71,7 @@ extension SQLiteControlStore {
             added = existing.map(\.added).min() ?? added
             for id in holders { try delete(id: id) }
         }
-        let insert = try database.prepare("""
+        let insert = try statement("""
             INSERT INTO torrents (name, size, files, added, metainfo, origin, origin_seen)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """)
@@ -83,8 +83,8 @@ extension SQLiteControlStore {
         insert.bind(torrent.origin, at: 6)
         insert.bind(torrent.originSeen, at: 7)
         try insert.run()
-        let id = try database.scalar("SELECT last_insert_rowid()") ?? 0
-        let hash = try database.prepare("INSERT INTO torrent_hashes (info_hash, torrent, version) VALUES (?1, ?2, ?3)")
+        let id = database.lastInsertRowID
+        let hash = try statement("INSERT INTO torrent_hashes (info_hash, torrent, version) VALUES (?1, ?2, ?3)")
         for entry in torrent.hashes {
             hash.bind(entry.infoHash.bytes, at: 1)
             hash.bind(id, at: 2)
@@ -152,13 +152,13 @@ extension SQLiteControlStore {
     }
 
     public func delete(id: Int64) throws {
-        let statement = try database.prepare("DELETE FROM torrents WHERE id = ?1")
-        statement.bind(id, at: 1)
-        try statement.run()
+        let delete = try statement("DELETE FROM torrents WHERE id = ?1")
+        delete.bind(id, at: 1)
+        try delete.run()
     }
 
     private func torrentIDs(holding hashes: [InfoHash]) throws -> [Int64] {
-        let lookup = try database.prepare("SELECT torrent FROM torrent_hashes WHERE info_hash = ?1")
+        let lookup = try statement("SELECT torrent FROM torrent_hashes WHERE info_hash = ?1")
         var ids: [Int64] = []
         for hash in hashes {
             lookup.bind(hash.bytes, at: 1)
@@ -169,9 +169,10 @@ extension SQLiteControlStore {
     }
 
     private func torrent(id: Int64) throws -> RegisteredTorrent? {
-        let row = try database.prepare(
+        let row = try statement(
             "SELECT id, name, size, files, added, metainfo, origin, origin_seen FROM torrents WHERE id = ?1")
         row.bind(id, at: 1)
+        defer { row.reset() }
         guard try row.step() else { return nil }
         return Self.torrent(from: row, hashes: [])
     }

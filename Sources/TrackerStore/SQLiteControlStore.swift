@@ -17,12 +17,20 @@ public final class SQLiteControlStore: AccessList {
     private let rules: Statement
     private let beginRead: Statement
     private let endRead: Statement
-    /// The rules as last read, and the `data_version` they were read at.
-    private var cachedRules: (version: Int64, rules: ClientRules)?
+    /// The `data_version` the caches below hold answers for. It changes when another connection
+    /// (an operator's command) commits; this connection writes only counts, never the lists.
+    private var cachedVersion: Int64?
+    /// Lookups of the torrent list: popular torrents are announced again and again.
+    private var listedCache: [InfoHash: Bool] = [:]
+    private var cachedRules: ClientRules?
     private var inBatch = false
     private var readOpen = false
-    /// Within a batch, the rules have been revalidated already.
-    private var rulesChecked = false
+    /// Within a batch, the caches have been revalidated already.
+    private var validatedInBatch = false
+    /// Lookups kept at most; past it the cache starts over (about 100 bytes each).
+    static let listedCacheLimit = 50_000
+    /// Statements of the commands' write paths, prepared once per connection.
+    var prepared: [String: Statement] = [:]
 
     /// Opens (creating if needed) the control database at `path`.
     ///
@@ -72,14 +80,33 @@ public final class SQLiteControlStore: AccessList {
     // MARK: - What responders read
 
     public func isListed(_ infoHash: InfoHash) throws -> Bool {
-        try openBatchRead()
+        try revalidate()
+        if let known = listedCache[infoHash] { return known }
         listed.bind(infoHash.bytes, at: 1)
         defer { listed.reset() }
-        return try listed.step()
+        let found = try listed.step()
+        if listedCache.count >= Self.listedCacheLimit { listedCache.removeAll(keepingCapacity: true) }
+        listedCache[infoHash] = found
+        return found
     }
 
     public func clientRules() throws -> ClientRules {
-        if inBatch, rulesChecked, let cachedRules { return cachedRules.rules }
+        try revalidate()
+        if let cachedRules { return cachedRules }
+        var fresh = ClientRules()
+        defer { rules.reset() }
+        while try rules.step() {
+            let prefix = rules.blob(at: 0)
+            if rules.text(at: 1) == "allow" { fresh.allow.append(prefix) } else { fresh.deny.append(prefix) }
+        }
+        cachedRules = fresh
+        return fresh
+    }
+
+    /// Forgets what was cached if the file changed since: once per batch, or per request outside
+    /// one. `PRAGMA data_version` reads one integer from shared memory.
+    private func revalidate() throws(SQLiteError) {
+        if inBatch, validatedInBatch { return }
         try openBatchRead()
         let version: Int64
         do {
@@ -87,22 +114,27 @@ public final class SQLiteControlStore: AccessList {
             _ = try dataVersion.step()
             version = dataVersion.int64(at: 0)
         }
-        rulesChecked = true
-        if let cachedRules, cachedRules.version == version { return cachedRules.rules }
-        var fresh = ClientRules()
-        defer { rules.reset() }
-        while try rules.step() {
-            let prefix = rules.blob(at: 0)
-            if rules.text(at: 1) == "allow" { fresh.allow.append(prefix) } else { fresh.deny.append(prefix) }
+        if version != cachedVersion {
+            listedCache.removeAll(keepingCapacity: true)
+            cachedRules = nil
+            cachedVersion = version
         }
-        cachedRules = (version, fresh)
+        validatedInBatch = inBatch
+    }
+
+    /// A statement of a command's write path, prepared on first use. Callers reset it (`run()`
+    /// does) before it is used again.
+    func statement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let known = prepared[sql] { return known }
+        let fresh = try database.prepare(sql)
+        prepared[sql] = fresh
         return fresh
     }
 
     /// Makes the reads until `finishBatch()` share one read transaction.
     public func beginBatch() {
         inBatch = true
-        rulesChecked = false
+        validatedInBatch = false
     }
 
     public func finishBatch() {

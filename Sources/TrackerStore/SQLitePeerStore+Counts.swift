@@ -116,7 +116,7 @@ extension SQLiteControlStore {
     }
 
     private func countUpsert() throws -> Statement {
-        try database.prepare("""
+        try statement("""
             INSERT INTO completed (info_hash, downloaded) VALUES (?1, ?2)
             ON CONFLICT (info_hash) DO UPDATE SET downloaded = max(downloaded, excluded.downloaded)
             """)

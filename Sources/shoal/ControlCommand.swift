@@ -49,7 +49,10 @@ func printError(_ line: String) {
 
 /// A Unix time as `2026-12-06T17:01:50Z`.
 func isoDate(_ seconds: Int64) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    var time = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    return String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+        parts.tm_min, parts.tm_sec)
 }

@@ -32,7 +32,7 @@ enum ControlDump {
             out(["client", rule.kind.rawValue, ClientPrefix.text(rule.prefix), String(rule.added)].joined(separator: "\t"))
         }
         try control.savedCounts { hash, downloaded in
-            out(["completed", hex(hash), String(downloaded)].joined(separator: "\t"))
+            out(["completed", hexDigits(hash), String(downloaded)].joined(separator: "\t"))
         }
     }
 
@@ -99,7 +99,6 @@ enum ControlDump {
 
     private static func text(_ value: String?) -> String { value.map { encode(Array($0.utf8)) } ?? "-" }
 
-    private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// Percent-encodes what would break a line or a field; UTF-8 stays readable.
     static func encode(_ bytes: [UInt8]) -> String {

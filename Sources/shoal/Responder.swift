@@ -64,6 +64,7 @@ final class Responder: BatchResponder {
 
     /// Opens the process's own database now, so that a problem is logged at start-up.
     func openBaseStore() -> SQLiteError? {
+        openControlIfDue()
         do throws(SQLiteError) {
             baseRoute = try newRoute(for: base.configuration)
             return nil
@@ -97,11 +98,13 @@ final class Responder: BatchResponder {
         saveCounts(now: now)
     }
 
-    /// Copies the process's own database's completed counts to the control database when due.
-    /// Request-named databases keep theirs on tmpfs only: one control database cannot tell
-    /// their swarms apart.
+    /// Copies the process's own database's completed counts to the control database when due,
+    /// after adding the saved ones back if that was not done yet (a control database that opened
+    /// only after the peers database). Request-named databases keep theirs on tmpfs only: one
+    /// control database cannot tell their swarms apart.
     private func saveCounts(now: Int64) {
         guard let control, let own = stores[base.configuration.database] else { return }
+        restoreCounts(into: own.store, from: control)
         do {
             try own.store.saveCountsIfDue(
                 to: control, now: now, interval: Int64(base.configuration.countsSaveInterval))
@@ -165,6 +168,7 @@ final class Responder: BatchResponder {
             open = known
         } else {
             let store = try openStore(configuration)
+            // Before its first batch: the counts are back before the first scrape is answered.
             if let control, path == base.configuration.database { restoreCounts(into: store, from: control) }
             if inBatch { store.beginBatch() }
             useCount += 1
@@ -189,7 +193,8 @@ final class Responder: BatchResponder {
             if inBatch { opened.beginBatch() }
             control = opened
             controlFailedAt = nil
-            if let own = stores[configuration.database] { restoreCounts(into: own.store, from: opened) }
+            // Inside a batch the peers database has a transaction open: the upkeep does it then.
+            if !inBatch, let own = stores[configuration.database] { restoreCounts(into: own.store, from: opened) }
         } catch {
             controlFailedAt = now
             // Not needed: said once at start-up (checkControl), not again by every worker.

@@ -80,14 +80,19 @@ struct TorrentInput {
 
     static func load(_ path: String) -> Result<TorrentMetainfo, Problem> {
         let bytes: [UInt8]
+        // Only regular files (a symbolic link to one is fine): reading a FIFO someone left in a
+        // synced directory would wait forever, a device forever more.
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .failure(Problem(text: "cannot read (\(String(cString: strerror(errno))))")) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .failure(Problem(text: "a directory inside a directory (not descended)"))
+        default: return .failure(Problem(text: "not a regular file"))
+        }
+        guard info.st_size <= maxFileBytes else {
+            return .failure(Problem(text: "larger than \(maxFileBytes >> 20) MiB, not a .torrent file"))
+        }
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if attributes[.type] as? FileAttributeType == .typeDirectory {
-                return .failure(Problem(text: "a directory inside a directory (not descended)"))
-            }
-            if let size = attributes[.size] as? Int, size > maxFileBytes {
-                return .failure(Problem(text: "larger than \(maxFileBytes >> 20) MiB, not a .torrent file"))
-            }
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             return .failure(Problem(text: "cannot read (\(describe(error)))"))
@@ -110,5 +115,17 @@ func describe(_ error: any Error) -> String {
 
 extension InfoHash {
     /// 40 lowercase hexadecimal digits.
-    var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
+    var hex: String { hexDigits(bytes) }
+}
+
+/// Lowercase hexadecimal, two digits a byte (a list of a million torrents prints a million).
+func hexDigits(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
 }

@@ -94,7 +94,7 @@ struct Torrents: ParsableCommand {
 
         func run() throws {
             let (control, resolved) = try ControlCommand.open(options)
-            let live = LiveCounts(peersDatabase: resolved.configuration.database, control: control)
+            let live = try LiveCounts(peersDatabase: resolved.configuration.database, control: control)
             var rows: [[String: Any]] = []
             if !json { print("HASH\tSIZE\tFILES\tADDED\tSEEDERS\tLEECHERS\tDOWNLOADED\tNAME") }
             try control.torrents { torrent in
@@ -198,22 +198,24 @@ enum AccessListFile {
 /// The live counts `list` shows: from the peers database when it exists (opened read-only, so a
 /// command never creates it with the wrong owner), else the counts saved in the control database.
 struct LiveCounts {
+    private let saved: Statement
+    /// Kept open as long as its statement.
     private let peers: Database?
-    private let control: SQLiteControlStore
+    private let swarm: Statement?
 
-    init(peersDatabase: String, control: SQLiteControlStore) {
-        self.control = control
+    init(peersDatabase: String, control: SQLiteControlStore) throws {
+        saved = try control.database.prepare("SELECT downloaded FROM completed WHERE info_hash = ?1")
         peers = FileManager.default.fileExists(atPath: peersDatabase)
             ? try? Database(path: peersDatabase, busyTimeoutMilliseconds: 2000, readOnly: true) : nil
+        swarm = try? peers?.prepare("SELECT seeders, leechers, downloaded FROM torrents WHERE info_hash = ?1")
     }
 
     func counts(_ hashes: [InfoHash]) throws -> SwarmCounts {
         var total = SwarmCounts()
-        let saved = try control.database.prepare("SELECT downloaded FROM completed WHERE info_hash = ?1")
-        let swarm = try peers?.prepare("SELECT seeders, leechers, downloaded FROM torrents WHERE info_hash = ?1")
         for hash in hashes {
             saved.bind(hash.bytes, at: 1)
             var downloaded = try saved.step() ? saved.int64(at: 0) : 0
+            saved.reset()
             if let swarm {
                 swarm.bind(hash.bytes, at: 1)
                 if try swarm.step() {
@@ -223,7 +225,6 @@ struct LiveCounts {
                 }
                 swarm.reset()
             }
-            saved.reset()
             total.downloaded += Int(downloaded)
         }
         return total

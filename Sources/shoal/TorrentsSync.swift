@@ -27,36 +27,42 @@ extension Torrents {
                 printError("\(absolute): cannot list the directory (\(describe(error))); nothing was changed")
                 throw ExitCode(1)
             }
+            // Files are read and hashed before the write transaction, so that a first sync of many
+            // files does not hold the control database's write lock meanwhile.
             var input = TorrentInput(now: ControlCommand.now)
+            var remaining: [String: (id: Int64, seen: String?)] = [:]
+            for entry in try control.torrents(fromDirectory: absolute) { remaining[entry.origin] = (entry.id, entry.seen) }
+            var changed: [(previous: Int64?, torrent: RegisteredTorrent)] = []
+            var unchanged = 0
+            for name in names {
+                let path = absolute + "/" + name
+                let seen = Self.stamp(path)
+                let previous = remaining.removeValue(forKey: path)
+                if let previous, previous.seen == seen {
+                    unchanged += 1
+                    continue
+                }
+                // A file that cannot be read keeps what it registered before: nothing half-applied.
+                guard let torrent = input.readFile(path, origin: path, originSeen: seen) else { continue }
+                changed.append((previous?.id, torrent))
+            }
             var added = 0
             var removed = 0
-            var unchanged = 0
             try ControlCommand.apply(control) {
-                var known: [String: (id: Int64, seen: String?)] = [:]
-                for entry in try control.torrents(fromDirectory: absolute) { known[entry.origin] = (entry.id, entry.seen) }
-                for name in names {
-                    let path = absolute + "/" + name
-                    let seen = Self.stamp(path)
-                    let previous = known.removeValue(forKey: path)
-                    if let previous, previous.seen == seen {
-                        unchanged += 1
-                        continue
-                    }
-                    // A file that cannot be read keeps what it registered before: nothing half-applied.
-                    guard let torrent = input.readFile(path, origin: path, originSeen: seen) else { continue }
+                for (previous, torrent) in changed {
                     if let previous {
-                        if try control.hashes(ofTorrent: previous.id) == torrent.hashes.map(\.infoHash) {
-                            try control.setOriginSeen(id: previous.id, seen ?? "")
+                        if try control.hashes(ofTorrent: previous) == torrent.hashes.map(\.infoHash) {
+                            try control.setOriginSeen(id: previous, torrent.originSeen ?? "")
                             unchanged += 1
                             continue
                         }
-                        try control.delete(id: previous.id)
+                        try control.delete(id: previous)
                         removed += 1
                     }
                     if try control.register(torrent, completingBareHashes: false) == .added { added += 1 }
                 }
                 // What is left was added from files that are gone.
-                for gone in known.values {
+                for gone in remaining.values {
                     try control.delete(id: gone.id)
                     removed += 1
                 }

@@ -17,6 +17,11 @@ struct Shoal: ParsableCommand {
             All processes sharing one --database file form one tracker; any of them can be killed at \
             any moment without losing what was stored.
 
+            What must survive a reboot lives in a control database on disk (--control-database): \
+            the torrent list of a closed tracker (`shoal torrents`, with access = whitelist or \
+            blacklist), client rules (`shoal clients`) and completed counts; `shoal dump` and \
+            `shoal restore` copy it as text. A change is live on the next request.
+
             Settings come from a file (--config or SHOAL_CONFIG, see shoal.conf.sample), the \
             environment (SHOAL_INTERVAL=900 …), the command line, and SHOAL_* parameters the web \
             server sends with a request, each later source winning. `shoal check-config` shows \

@@ -91,6 +91,86 @@ CREATE TABLE IF NOT EXISTS facts (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- BEP 21 partial seeds per swarm (peers that seed what they want but are not complete): a scrape
+-- reports `downloaders` = leechers - partial seeds. A row exists only while the count is not 0.
+CREATE TABLE IF NOT EXISTS partial_seeds (
+    info_hash BLOB    PRIMARY KEY,
+    count     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS peers_partial_insert AFTER INSERT ON peers
+WHEN new.seeding = 1 AND new.complete = 0 BEGIN
+    INSERT INTO partial_seeds (info_hash, count) VALUES (new.info_hash, 1)
+    ON CONFLICT (info_hash) DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS peers_partial_update AFTER UPDATE OF seeding, complete ON peers
+WHEN (old.seeding = 1 AND old.complete = 0) <> (new.seeding = 1 AND new.complete = 0) BEGIN
+    INSERT INTO partial_seeds (info_hash, count) VALUES (new.info_hash, 1)
+    ON CONFLICT (info_hash) DO UPDATE SET count = count + (CASE WHEN new.seeding = 1 AND new.complete = 0 THEN 1 ELSE -1 END);
+    DELETE FROM partial_seeds WHERE info_hash = new.info_hash AND count = 0;
+END;
+
+CREATE TRIGGER IF NOT EXISTS peers_partial_delete AFTER DELETE ON peers
+WHEN old.seeding = 1 AND old.complete = 0 BEGIN
+    UPDATE partial_seeds SET count = count - 1 WHERE info_hash = old.info_hash;
+    DELETE FROM partial_seeds WHERE info_hash = old.info_hash AND count = 0;
+END;
+
+-- Tracker-wide totals for /stats, kept by triggers in the same transaction as every change, so no
+-- statistics request counts rows. One row; a database made by an earlier version (without it)
+-- gets it from one count of its rows, once.
+CREATE TABLE IF NOT EXISTS totals (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    torrents  INTEGER NOT NULL,  -- rows of `torrents`: swarms with peers or completions
+    seeders   INTEGER NOT NULL,
+    leechers  INTEGER NOT NULL,
+    ipv4      INTEGER NOT NULL,  -- peers with an IPv4 endpoint
+    ipv6      INTEGER NOT NULL,
+    completed INTEGER NOT NULL   -- the sum of `torrents.downloaded`
+);
+
+INSERT INTO totals (id, torrents, seeders, leechers, ipv4, ipv6, completed)
+SELECT 1, (SELECT count(*) FROM torrents), (SELECT count(*) FROM peers WHERE complete = 1),
+    (SELECT count(*) FROM peers WHERE complete = 0), (SELECT count(*) FROM peers WHERE length(endpoint) = 6),
+    (SELECT count(*) FROM peers WHERE length(endpoint) = 18), (SELECT coalesce(sum(downloaded), 0) FROM torrents)
+WHERE NOT EXISTS (SELECT 1 FROM totals);
+
+CREATE TRIGGER IF NOT EXISTS peers_totals_insert AFTER INSERT ON peers BEGIN
+    UPDATE totals SET seeders = seeders + new.complete, leechers = leechers + 1 - new.complete,
+        ipv4 = ipv4 + (length(new.endpoint) = 6), ipv6 = ipv6 + (length(new.endpoint) = 18);
+END;
+
+CREATE TRIGGER IF NOT EXISTS peers_totals_update AFTER UPDATE OF complete ON peers
+WHEN new.complete <> old.complete BEGIN
+    UPDATE totals SET seeders = seeders + new.complete - old.complete, leechers = leechers + old.complete - new.complete;
+END;
+
+CREATE TRIGGER IF NOT EXISTS peers_totals_delete AFTER DELETE ON peers BEGIN
+    UPDATE totals SET seeders = seeders - old.complete, leechers = leechers - 1 + old.complete,
+        ipv4 = ipv4 - (length(old.endpoint) = 6), ipv6 = ipv6 - (length(old.endpoint) = 18);
+END;
+
+CREATE TRIGGER IF NOT EXISTS torrents_totals_insert AFTER INSERT ON torrents BEGIN
+    UPDATE totals SET torrents = torrents + 1, completed = completed + new.downloaded;
+END;
+
+CREATE TRIGGER IF NOT EXISTS torrents_totals_update AFTER UPDATE OF downloaded ON torrents
+WHEN new.downloaded <> old.downloaded BEGIN
+    UPDATE totals SET completed = completed + new.downloaded - old.downloaded;
+END;
+
+CREATE TRIGGER IF NOT EXISTS torrents_totals_delete AFTER DELETE ON torrents BEGIN
+    UPDATE totals SET torrents = torrents - 1, completed = completed - old.downloaded;
+END;
+
+-- Request counters for /stats, by name (`announce_ok`, `refused_unregistered`, …). Each worker
+-- adds what it counted about once a second, in its upkeep: no write per request.
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- ==== control database ====
 -- `control-database`: on disk. What the operator decides must survive a reboot: the access list
 -- with what is known of each torrent, the client rules, and the completed counts. `shoal

@@ -18,7 +18,7 @@
 /// - Every other error thrown is the store's own (database trouble), never a `TrackerFailure`.
 public protocol PeerStore: AnyObject {
     func announce(_ announce: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome
-    /// Counts for each hash, in the order given; unknown hashes get zeros.
+    /// Counts (with partial seeds) for each hash, in the order given; unknown hashes get zeros.
     func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts]
 }
 
@@ -77,12 +77,18 @@ public struct SwarmCounts: Equatable, Sendable {
     public var seeders: Int
     public var leechers: Int
     public var downloaded: Int
+    /// BEP 21 partial seeds among the leechers (filled in for scrapes only).
+    public var partialSeeds: Int
 
-    public init(seeders: Int = 0, leechers: Int = 0, downloaded: Int = 0) {
+    public init(seeders: Int = 0, leechers: Int = 0, downloaded: Int = 0, partialSeeds: Int = 0) {
         self.seeders = seeders
         self.leechers = leechers
         self.downloaded = downloaded
+        self.partialSeeds = partialSeeds
     }
+
+    /// BEP 21 `downloaders`: peers neither seeding nor partial seeds.
+    public var downloaders: Int { max(0, leechers - partialSeeds) }
 }
 
 /// A peer handed out in a reply.

@@ -25,6 +25,8 @@ public struct ScrapeResponse: Equatable, Sendable {
             out.integer(counts.seeders)
             out.key("downloaded")
             out.integer(counts.downloaded)
+            out.key("downloaders")  // BEP 21
+            out.integer(counts.downloaders)
             out.key("incomplete")
             out.integer(counts.leechers)
             out.end()

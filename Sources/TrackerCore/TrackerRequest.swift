@@ -23,13 +23,29 @@ public struct TrackerRequest: Equatable, Sendable {
     }
 }
 
-/// An HTTP status and a bencoded body; always `text/plain`.
+/// An HTTP status and a body: bencoded `text/plain` for the tracker's replies, other types for
+/// statistics, the status page and `.torrent` files.
 public struct TrackerResponse: Equatable, Sendable {
     public var status: Int
     public var body: [UInt8]
+    public var contentType: String
+    /// Further header lines, e.g. `("Content-Encoding", "gzip")`.
+    public var headers: [Header]
 
-    public init(status: Int, body: [UInt8]) {
+    public struct Header: Equatable, Sendable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(status: Int, body: [UInt8], contentType: String = "text/plain", headers: [Header] = []) {
         self.status = status
         self.body = body
+        self.contentType = contentType
+        self.headers = headers
     }
 }

@@ -29,7 +29,7 @@ public enum CGIVariables {
     public static func responseBytes(_ response: TrackerResponse) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(response.body.count + 96)
-        ResponseHead.append(status: response.status, contentLength: response.body.count, to: &out)
+        ResponseHead.append(response, to: &out)
         out += response.body
         return out
     }

@@ -179,7 +179,7 @@ public struct FastCGIConnection {
         let headerStart = output.count
         appendRecord(type: FCGI_STDOUT, id: id, content: [][...], to: &output)
         let contentStart = output.count
-        ResponseHead.append(status: response.status, contentLength: response.body.count, to: &output)
+        ResponseHead.append(response, to: &output)
         output += response.body
         let length = output.count - contentStart
         if length <= Int(FCGI_MAX_LENGTH) {

@@ -35,6 +35,7 @@ public final class SQLitePeerStore: PeerStore {
     private let upsert: Statement
     private let remove: Statement
     private let counts: Statement
+    private let partialSeeds: Statement
     /// The two halves of a wrapping walk: `shuffle >= start`, then `shuffle < start`. Built once,
     /// so the hot path does not allocate the list on every reply.
     private let windowHalves: [Statement]
@@ -125,6 +126,7 @@ public final class SQLitePeerStore: PeerStore {
                 (SELECT endpoint FROM peers WHERE \(sameAddress) ORDER BY expires LIMIT ?6)
             """)
         counts = try database.prepare("SELECT seeders, leechers, downloaded FROM torrents WHERE info_hash = ?1")
+        partialSeeds = try database.prepare("SELECT count FROM partial_seeds WHERE info_hash = ?1")
         // The walk from a random start wraps around: first `shuffle >= start`, then `shuffle < start`.
         func window(_ comparison: String) -> String {
             """
@@ -312,7 +314,7 @@ public final class SQLitePeerStore: PeerStore {
     public func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts] {
         if batch?.isOpen == true {
             do {
-                return try infoHashes.map { hash throws(SQLiteError) in try readCounts(hash) }
+                return try infoHashes.map { hash throws(SQLiteError) in try readScrapeCounts(hash) }
             } catch {
                 noteFailureInBatch()
                 throw error
@@ -321,7 +323,7 @@ public final class SQLitePeerStore: PeerStore {
         // One read transaction, so the counts of all hashes come from the same moment.
         try beginRead.run()
         do {
-            let result = try infoHashes.map { hash throws(SQLiteError) in try readCounts(hash) }
+            let result = try infoHashes.map { hash throws(SQLiteError) in try readScrapeCounts(hash) }
             try commit.run()
             return result
         } catch {
@@ -341,6 +343,16 @@ public final class SQLitePeerStore: PeerStore {
         refresh.bind(change.isSeeding ? 1 : 0, at: 7)
         try refresh.run()
         return sqlite3_changes(database.handle) > 0
+    }
+
+    /// The counts and, for BEP 21's `downloaders`, the partial seeds.
+    private func readScrapeCounts(_ infoHash: InfoHash) throws(SQLiteError) -> SwarmCounts {
+        var swarm = try readCounts(infoHash)
+        guard swarm.leechers > 0 else { return swarm }
+        partialSeeds.bind(infoHash.bytes, at: 1)
+        defer { partialSeeds.reset() }
+        if try partialSeeds.step() { swarm.partialSeeds = Int(partialSeeds.int64(at: 0)) }
+        return swarm
     }
 
     private func readCounts(_ infoHash: InfoHash) throws(SQLiteError) -> SwarmCounts {

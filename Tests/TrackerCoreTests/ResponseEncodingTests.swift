@@ -48,11 +48,13 @@ import TrackerCore
         let low = InfoHash(Array(repeating: 1, count: 20))!
         let high = InfoHash(Array(repeating: 0xee, count: 20))!
         let response = ScrapeResponse(
-            files: [(high, SwarmCounts(seeders: 1, leechers: 2, downloaded: 3)), (low, SwarmCounts())], minRequestInterval: 900)
+            files: [(high, SwarmCounts(seeders: 1, leechers: 2, downloaded: 3, partialSeeds: 1)), (low, SwarmCounts())],
+            minRequestInterval: 900)
         var writer = BencodeWriter()
         response.encode(into: &writer)
-        let expected = bytes("d5:filesd20:") + low.bytes + bytes("d8:completei0e10:downloadedi0e10:incompletei0ee20:")
-            + high.bytes + bytes("d8:completei1e10:downloadedi3e10:incompletei2eee5:flagsd20:min_request_intervali900eee")
+        let expected = bytes("d5:filesd20:") + low.bytes
+            + bytes("d8:completei0e10:downloadedi0e11:downloadersi0e10:incompletei0ee20:") + high.bytes
+            + bytes("d8:completei1e10:downloadedi3e11:downloadersi1e10:incompletei2eee5:flagsd20:min_request_intervali900eee")
         #expect(writer.bytes == expected)
     }
 }

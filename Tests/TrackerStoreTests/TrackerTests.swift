@@ -7,13 +7,16 @@ import TrackerStore
         let f = try Fixture()
         try f.announce(torrent: 1, peer: 1, left: 0, event: "completed")
         try f.announce(torrent: 1, peer: 2, left: 4)
+        try f.announce(torrent: 1, peer: 3, left: 4, event: "paused")  // a BEP 21 partial seed
         let reply = try f.scrape([1, 2])
         guard case .dictionary(let files)? = reply["files"] else { Issue.record("no files"); return }
         #expect(files.count == 2)
         #expect(files[twenty(1, tag: 0xaa)] == .dictionary([
-            bytes("complete"): .integer(1), bytes("incomplete"): .integer(1), bytes("downloaded"): .integer(1)]))
+            bytes("complete"): .integer(1), bytes("incomplete"): .integer(2), bytes("downloaded"): .integer(1),
+            bytes("downloaders"): .integer(1)]))
         #expect(files[twenty(2, tag: 0xaa)] == .dictionary([
-            bytes("complete"): .integer(0), bytes("incomplete"): .integer(0), bytes("downloaded"): .integer(0)]))
+            bytes("complete"): .integer(0), bytes("incomplete"): .integer(0), bytes("downloaded"): .integer(0),
+            bytes("downloaders"): .integer(0)]))
         #expect(reply["flags"]?["min_request_interval"]?.integerValue == 900)
     }
 

@@ -31,8 +31,8 @@ def test_two_peers_find_each_other_and_scrape_agrees(tracker):
     assert done[b"downloaded"] == 1 and done[b"complete"] == 2 and done[b"incomplete"] == 0
 
     files = scrape(base(tracker), HASH, b"\xff" * 20)[b"files"]
-    assert files[HASH] == {b"complete": 2, b"incomplete": 0, b"downloaded": 1}
-    assert files[b"\xff" * 20] == {b"complete": 0, b"incomplete": 0, b"downloaded": 0}
+    assert files[HASH] == {b"complete": 2, b"incomplete": 0, b"downloaded": 1, b"downloaders": 0}
+    assert files[b"\xff" * 20] == {b"complete": 0, b"incomplete": 0, b"downloaded": 0, b"downloaders": 0}
 
 
 def test_stopped_peer_is_gone(tracker):

@@ -155,15 +155,10 @@ extension Setting {
                 + "Empty (the default): REMOTE_ADDR is the client.",
             perRequest: true,
             apply: { config, value in
-                var networks: [IPNetwork] = []
-                for item in value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
-                    guard let network = IPNetwork(String(item)) else {
-                        return "'\(item)' is not an address or CIDR network like 10.0.0.0/8 or fd00::/8 "
-                            + "(host bits must be zero)"
-                    }
-                    networks.append(network)
+                switch Setting.networks(value) {
+                case .success(let networks): config.policy.clientAddress.trustedProxies = networks
+                case .failure(let problem): return problem.text
                 }
-                config.policy.clientAddress.trustedProxies = networks
                 return nil
             },
             current: { $0.policy.clientAddress.trustedProxies.map(\.description).joined(separator: ", ") }),
@@ -186,6 +181,54 @@ extension Setting {
             help: "Honour the announce 'ip' parameter, and only from trusted proxies or local networks "
                 + "(loopback, RFC 1918, ULA, link-local).",
             get: { $0.policy.clientAddress.allowsIPParameter }, set: { $0.policy.clientAddress.allowsIPParameter = $1 }),
+        Setting(
+            name: "stats-path", valueName: "path",
+            help: "Where statistics are served (its last segment counts, like /announce's): Prometheus text, "
+                + "?format=json, or opentracker's ?mode=peer|conn|scrp|torr|fscr|completed|busy|top100|version|everything.",
+            perRequest: true,
+            apply: { config, value in
+                let segment = value.split(separator: "/").last.map(String.init) ?? ""
+                guard value.hasPrefix("/"), !segment.isEmpty, !["announce", "scrape", "announce.php", "scrape.php"].contains(segment)
+                else { return "give a path like /stats whose last part is not announce or scrape" }
+                config.policy.statsPath = value
+                return nil
+            },
+            current: { $0.policy.statsPath }),
+        Setting(
+            name: "stats-allow", valueName: "networks",
+            help: "Networks (CIDR, comma-separated) that may read the statistics without the token; empty: none.",
+            perRequest: true,
+            apply: { config, value in
+                switch Setting.networks(value) {
+                case .success(let networks): config.policy.statsAllow = networks
+                case .failure(let problem): return problem.text
+                }
+                return nil
+            },
+            current: { $0.policy.statsAllow.map(\.description).joined(separator: ", ") }),
+        Setting(
+            name: "stats-token", valueName: "secret",
+            help: "A secret that also opens the statistics, as ?token= or 'Authorization: Bearer'; empty (the default): "
+                + "only stats-allow networks. At least 16 characters.",
+            perRequest: true,
+            apply: { config, value in
+                guard value.isEmpty || (value.count >= 16 && value.allSatisfy { $0.isASCII && !$0.isWhitespace }) else {
+                    return "use at least 16 printable ASCII characters, or nothing"
+                }
+                config.policy.statsToken = value
+                return nil
+            },
+            current: { $0.policy.statsToken.isEmpty ? "" : "(set)" }),
+        Setting(
+            name: "stats-denied", valueName: "403|404",
+            help: "What others get from the statistics path: 403, or 404 to hide that it exists.",
+            perRequest: true,
+            apply: { config, value in
+                guard let status = Int(value), status == 403 || status == 404 else { return "use 403 or 404" }
+                config.policy.statsDeniedStatus = status
+                return nil
+            },
+            current: { String($0.policy.statsDeniedStatus) }),
         Setting(
             name: "listen", valueName: "address",
             help: "Where to listen (shoal serve): unix:/path/to.sock, 127.0.0.1:9000, [::1]:9000 or :9000.",
@@ -235,6 +278,21 @@ extension Setting {
     ]
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+
+    struct Problem: Error { let text: String }
+
+    /// Networks from a comma- or space-separated list of addresses and CIDR networks.
+    static func networks(_ value: String) -> Result<[IPNetwork], Problem> {
+        var networks: [IPNetwork] = []
+        for item in value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
+            guard let network = IPNetwork(String(item)) else {
+                return .failure(Problem(text: "'\(item)' is not an address or CIDR network like 10.0.0.0/8 or fd00::/8 "
+                    + "(host bits must be zero)"))
+            }
+            networks.append(network)
+        }
+        return .success(networks)
+    }
 
     /// The group ID of a group name or number, if such a group exists.
     public static func groupID(_ group: String) -> gid_t? {

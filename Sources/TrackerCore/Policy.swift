@@ -25,6 +25,14 @@ public struct Policy: Equatable, Sendable {
     public var access: AccessMode = .open
     /// BEP 31 `retry in` (minutes) sent with refusals by the torrent list or the client rules.
     public var accessRetryInMinutes: Int = 60
+    /// The path /stats answers on (its last segment counts, like /announce's).
+    public var statsPath: String = "/stats"
+    /// Networks allowed to read /stats without the token.
+    public var statsAllow: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+    /// A secret that also opens /stats (`?token=` or `Authorization: Bearer`); empty: none.
+    public var statsToken: String = ""
+    /// The status /stats answers anyone else with: 403, or 404 to hide it.
+    public var statsDeniedStatus: Int = 403
     /// Trusted proxies, their header, and the `ip` parameter.
     public var clientAddress = ClientAddressPolicy()
 

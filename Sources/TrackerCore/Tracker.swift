@@ -8,6 +8,9 @@ public final class Tracker {
     /// The torrent list and client rules; nil when there is no control database (then only
     /// `access = open` can serve).
     private let accessList: (any AccessList)?
+    /// Where request outcomes are counted (nil: not counted), and where /stats reads from.
+    public var counters: StatsCounters?
+    public var statsSource: (any StatsSource)?
     private let clock: () -> Int64
     private let log: (String) -> Void
     private var random: FastRandom
@@ -31,20 +34,40 @@ public final class Tracker {
     /// Routes and answers one request. Never throws: every outcome is an HTTP status and a
     /// bencoded body (a `failure reason` for anything that went wrong).
     public func respond(to request: TrackerRequest) -> TrackerResponse {
+        let (response, counter) = answer(request)
+        counters?.add(counter)
+        return response
+    }
+
+    /// Whether `path` names /stats (its last segment is `stats-path`'s).
+    public func isStatsPath<C: BidirectionalCollection>(_ path: C) -> Bool where C.Element == UInt8 {
+        path.reversed().prefix { $0 != UInt8(ascii: "/") }.elementsEqual(statsSegment.reversed())
+    }
+
+    private lazy var statsSegment: [UInt8] = Array(policy.statsPath.utf8.reversed().prefix { $0 != UInt8(ascii: "/") }.reversed())
+
+    /// The reply, and the name of the counter it adds to (`request.ROUTE.OUTCOME`).
+    private func answer(_ request: TrackerRequest) -> (TrackerResponse, String) {
         guard let route = Route(path: request.path) else {
-            return failure(.notFound, status: 404)
+            if isStatsPath(request.path) { return stats(request) }
+            return (failure(.notFound, status: 404), "request.other.not_found")
         }
-        guard request.query.count <= policy.maxQueryLength else { return failure(.queryTooLong) }
+        let name = route == .announce ? "announce" : "scrape"
+        guard request.query.count <= policy.maxQueryLength else {
+            return (failure(.queryTooLong), "request.\(name).query_too_long")
+        }
         do {
             switch route {
-            case .announce: return try announce(request)
-            case .scrape: return try scrape(request)
+            case .announce: return (try announce(request), "request.announce.ok")
+            case .scrape: return (try scrape(request), "request.scrape.ok")
             }
         } catch let refusal as TrackerFailure {
-            return failure(refusal, retryIn: retryIn(after: refusal))
+            return (failure(refusal, retryIn: retryIn(after: refusal)), "request.\(name).\(refusal.kind)")
+        } catch is MissingClientAddress {
+            return (failure(.missingClientAddress, status: 500), "request.\(name).missing_client_address")
         } catch {
             logOnce("database error: \(error)")
-            return failure(.unavailable, status: 503, retryIn: policy.retryInMinutes)
+            return (failure(.unavailable, status: 503, retryIn: policy.retryInMinutes), "request.\(name).unavailable")
         }
     }
 
@@ -54,7 +77,7 @@ public final class Tracker {
         try checkAccess(parsed.infoHash, parsed.peerID)
         guard let rawAddress = request.remoteAddress, let remote = IPAddress(text: rawAddress) else {
             logOnce("REMOTE_ADDR is missing or unreadable: check the web server's fastcgi_param/CGI setup")
-            return failure(.missingClientAddress, status: 500)
+            throw MissingClientAddress()
         }
         let address = policy.clientAddress.clientAddress(remote: remote, headerValue: request.forwardedHeader)
         let peerAddress = policy.clientAddress.peerAddress(client: address, ipParameter: parsed.ipParameter)
@@ -127,6 +150,68 @@ public final class Tracker {
         return nil
     }
 
+    /// /stats for allowed networks or the token; 403 (or 404) for anyone else.
+    private func stats(_ request: TrackerRequest) -> (TrackerResponse, String) {
+        guard mayReadStats(request) else {
+            let status = policy.statsDeniedStatus
+            return (TrackerResponse(status: status, body: Array((status == 404 ? "not found\n" : "forbidden\n").utf8)),
+                    "request.stats.denied")
+        }
+        func value(_ name: String) -> String? { Self.queryValue(request.query, name).map { String(decoding: $0, as: UTF8.self) } }
+        let mode = value("mode")
+        guard let statsSource else { return (failure(.unavailable, status: 503), "request.stats.unavailable") }
+        do {
+            let snapshot = try statsSource.snapshot(includingTop: mode == "top100")
+            if let mode, value("format") == nil {
+                guard let text = StatsFormats.opentracker(mode: mode, snapshot) else {
+                    return (TrackerResponse(status: 400, body: Array("unknown mode\n".utf8)), "request.stats.bad_mode")
+                }
+                let type = mode == "everything" ? "text/xml" : "text/plain"
+                return (TrackerResponse(status: 200, body: Array(text.utf8), contentType: type), "request.stats.ok")
+            }
+            switch value("format") ?? "prometheus" {
+            case "json":
+                return (TrackerResponse(status: 200, body: Array(StatsFormats.json(snapshot).utf8),
+                                        contentType: "application/json"), "request.stats.ok")
+            case "prometheus", "txt", "text":
+                return (TrackerResponse(status: 200, body: Array(StatsFormats.prometheus(snapshot).utf8),
+                                        contentType: "text/plain; version=0.0.4"), "request.stats.ok")
+            default:
+                return (TrackerResponse(status: 400, body: Array("format must be prometheus or json\n".utf8)),
+                        "request.stats.bad_format")
+            }
+        } catch {
+            logOnce("statistics: \(error)")
+            return (failure(.unavailable, status: 503, retryIn: policy.retryInMinutes), "request.stats.unavailable")
+        }
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    static func queryValue(_ query: [UInt8], _ name: String) -> [UInt8]? {
+        for item in QueryString(query) where item.key.elementsEqual(name.utf8) {
+            return try? percentDecoded(item.value)
+        }
+        return nil
+    }
+
+    /// From an allowed network, or with the token (compared in constant time).
+    private func mayReadStats(_ request: TrackerRequest) -> Bool {
+        if let raw = request.remoteAddress, let remote = IPAddress(text: raw) {
+            let client = policy.clientAddress.clientAddress(remote: remote, headerValue: request.forwardedHeader)
+            if policy.statsAllow.contains(where: { $0.contains(client) }) { return true }
+        }
+        guard !policy.statsToken.isEmpty else { return false }
+        let expected = Array(policy.statsToken.utf8)
+        var offered: [UInt8] = []
+        if let header = request.authorization, header.starts(with: "Bearer ".utf8) {
+            offered = Array(header.dropFirst(7))
+        } else if let token = Self.queryValue(request.query, "token") {
+            offered = token
+        }
+        guard offered.count == expected.count else { return false }
+        return zip(offered, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     private func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
         Tracker.failureResponse(failure, status: status, retryIn: retryIn)
     }
@@ -145,6 +230,9 @@ public final class Tracker {
         out.end()
         return TrackerResponse(status: status, body: out.bytes)
     }
+
+    /// Answered 500 with `missingClientAddress`: the web server is misconfigured.
+    struct MissingClientAddress: Error {}
 
     /// A closed tracker whose control database cannot be read right now: answered 503, never
     /// served as if open.

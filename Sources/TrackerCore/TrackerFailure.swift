@@ -4,38 +4,43 @@
 /// (the database) are not `TrackerFailure`s: they are logged and answered with `Tracker.unavailable`.
 public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public let reason: String
-    private init(_ reason: String) { self.reason = reason }
+    /// A short name for statistics (`unregistered_torrent`, `invalid_number`).
+    public let kind: String
+    private init(_ reason: String, kind: String) {
+        self.reason = reason
+        self.kind = kind
+    }
 
     public var description: String { reason }
 
-    public static let missingInfoHash = TrackerFailure("missing info_hash")
-    public static let malformedInfoHash = TrackerFailure("info_hash must be 20 bytes")
-    public static let ambiguousInfoHash = TrackerFailure("announce for one info_hash at a time (two different ones given)")
-    public static let missingPeerID = TrackerFailure("missing peer_id")
-    public static let malformedPeerID = TrackerFailure("peer_id must be 20 bytes")
-    public static let missingPort = TrackerFailure("missing port")
-    public static let invalidPort = TrackerFailure("port must be 1-65535")
-    public static let missingLeft = TrackerFailure("missing left")
-    public static let invalidEvent = TrackerFailure("event must be started, completed, stopped, paused or empty")
-    public static let badPercentEncoding = TrackerFailure("malformed percent-encoding in query string")
-    public static let queryTooLong = TrackerFailure("query string too long")
-    public static let fullScrapeDisabled = TrackerFailure("full scrape is disabled: pass one or more info_hash")
-    public static let missingClientAddress = TrackerFailure("tracker misconfigured: no client address")
-    public static let notFound = TrackerFailure("not found: use /announce or /scrape")
+    public static let missingInfoHash = TrackerFailure("missing info_hash", kind: "missing_info_hash")
+    public static let malformedInfoHash = TrackerFailure("info_hash must be 20 bytes", kind: "malformed_info_hash")
+    public static let ambiguousInfoHash = TrackerFailure("announce for one info_hash at a time (two different ones given)", kind: "ambiguous_info_hash")
+    public static let missingPeerID = TrackerFailure("missing peer_id", kind: "missing_peer_id")
+    public static let malformedPeerID = TrackerFailure("peer_id must be 20 bytes", kind: "malformed_peer_id")
+    public static let missingPort = TrackerFailure("missing port", kind: "missing_port")
+    public static let invalidPort = TrackerFailure("port must be 1-65535", kind: "invalid_port")
+    public static let missingLeft = TrackerFailure("missing left", kind: "missing_left")
+    public static let invalidEvent = TrackerFailure("event must be started, completed, stopped, paused or empty", kind: "invalid_event")
+    public static let badPercentEncoding = TrackerFailure("malformed percent-encoding in query string", kind: "bad_percent_encoding")
+    public static let queryTooLong = TrackerFailure("query string too long", kind: "query_too_long")
+    public static let fullScrapeDisabled = TrackerFailure("full scrape is disabled: pass one or more info_hash", kind: "full_scrape_disabled")
+    public static let missingClientAddress = TrackerFailure("tracker misconfigured: no client address", kind: "missing_client_address")
+    public static let notFound = TrackerFailure("not found: use /announce or /scrape", kind: "not_found")
     /// Sent for anything that is not the client's fault; the details go to the log only.
-    public static let internalError = TrackerFailure("internal server error")
+    public static let internalError = TrackerFailure("internal server error", kind: "internal_error")
     /// Sent with HTTP 503 and `retry in` when the database cannot serve the request right now.
-    public static let unavailable = TrackerFailure("tracker temporarily unavailable, retry later")
+    public static let unavailable = TrackerFailure("tracker temporarily unavailable, retry later", kind: "unavailable")
     /// A new peer or torrent that would take space the tracker does not have now (its database or
     /// disk is full); known peers go on. Sent with `retry in`.
-    public static let trackerFull = TrackerFailure("tracker is full: no new peers or torrents for now, retry later")
+    public static let trackerFull = TrackerFailure("tracker is full: no new peers or torrents for now, retry later", kind: "tracker_full")
 
     /// `access = whitelist` and the torrent is not on the list. Sent with `retry in`.
-    public static let unregisteredTorrent = TrackerFailure("torrent not registered with this tracker")
+    public static let unregisteredTorrent = TrackerFailure("torrent not registered with this tracker", kind: "unregistered_torrent")
     /// `access = blacklist` and the torrent is on the list. Sent with `retry in`.
-    public static let bannedTorrent = TrackerFailure("torrent is banned on this tracker")
+    public static let bannedTorrent = TrackerFailure("torrent is banned on this tracker", kind: "banned_torrent")
     /// The peer_id matches no `allow` client rule, or a `deny` one. Sent with `retry in`.
-    public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker")
+    public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker", kind: "client_not_allowed")
 
     /// Refusals by the operator's lists: the client may ask again later, but not soon.
     public var isAccessRefusal: Bool {
@@ -44,10 +49,10 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
 
     /// A numeric parameter that is not a non-negative decimal integer in range.
     public static func invalidNumber(_ parameter: String) -> TrackerFailure {
-        TrackerFailure("\(parameter) must be a non-negative integer")
+        TrackerFailure("\(parameter) must be a non-negative integer", kind: "invalid_number")
     }
 
     public static func tooManyInfoHashes(limit: Int) -> TrackerFailure {
-        TrackerFailure("too many info_hash values (at most \(limit))")
+        TrackerFailure("too many info_hash values (at most \(limit))", kind: "too_many_info_hashes")
     }
 }

@@ -8,6 +8,8 @@ public struct TrackerRequest: Equatable, Sendable {
     public var remoteAddress: [UInt8]?
     /// The value of the header `ClientAddressPolicy.header` names, if the request had it.
     public var forwardedHeader: [UInt8]?
+    /// The `Authorization` header; read only for /stats requests.
+    public var authorization: [UInt8]?
 
     public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?, forwardedHeader: [UInt8]? = nil) {
         self.path = path

@@ -16,7 +16,7 @@ public enum PreforkServer {
     ///   - log: receives one line per worker start failure, unexpected exit or kill.
     public static func run(
         workers: Int, stuckAfterMilliseconds: Int, log: (String) -> Void,
-        worker: (_ holdClock: UnsafeMutablePointer<UInt64>) -> Void
+        worker: (_ holdClock: UnsafeMutablePointer<UInt64>, _ replacesAnother: Bool) -> Void
     ) {
         Signals.installSupervisorHandlers()
         let board = HoldBoard(slots: workers)
@@ -24,13 +24,13 @@ public enum PreforkServer {
         var children: [pid_t: (slot: Int, started: Int)] = [:]
         var recentQuickDeaths: [Int] = []
 
-        func spawn(slot: Int) {
+        func spawn(slot: Int, replacing: Bool = true) {
             board.clock(slot).pointee = 0
             let pid = fork()
             if pid == 0 {
                 Signals.resetFlag()
                 Signals.installWorkerHandlers()
-                worker(board.clock(slot))
+                worker(board.clock(slot), replacing)
                 exit(0)
             }
             if pid < 0 {
@@ -40,7 +40,7 @@ public enum PreforkServer {
             children[pid] = (slot, monotonicSeconds())
         }
 
-        for slot in 0..<workers { spawn(slot: slot) }
+        for slot in 0..<workers { spawn(slot: slot, replacing: false) }
 
         while !Signals.shutdownRequested {
             var status: Int32 = 0

@@ -1,3 +1,4 @@
+import TrackerCore
 import CFastCGI
 import Glibc
 
@@ -69,6 +70,9 @@ public final class Turnstile {
     public static let defaultLongestHoldNanoseconds: UInt64 = 2_000_000
     private let longestHoldNanoseconds: UInt64
 
+    /// Where waits for the turn are counted for /stats: `turn_waits`, `turn_wait_us`, `turn_timeouts`.
+    public var counters: StatsCounters?
+
     /// Whether this process holds the turn now.
     var isHeld: Bool { holding }
 
@@ -87,7 +91,15 @@ public final class Turnstile {
                 report("the turnstile on \(path) is free again; workers take turns as before")
             }
         } else if errno == EWOULDBLOCK {
-            holding = bypassing ? false : waitForTurn()
+            if bypassing {
+                holding = false
+            } else {
+                let started = monotonicNanoseconds()
+                holding = waitForTurn()
+                counters?.add("turn_waits")
+                counters?.add("turn_wait_us", Int64((monotonicNanoseconds() - started) / 1000))
+                if !holding { counters?.add("turn_timeouts") }
+            }
         } else {
             _ = giveUp("cannot lock it (\(String(cString: strerror(errno))))")
         }

@@ -76,6 +76,7 @@ extension SQLitePeerStore {
                 if sweepScan.int64(at: 4) < now { expired.append(key) }
             }
         }
+        expiredRemoved += Int64(expired.count)
         for row in expired {
             deleteByKey.bind(row.hash, at: 1)
             deleteByKey.bind(row.seeding, at: 2)

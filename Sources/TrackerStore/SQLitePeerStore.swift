@@ -22,6 +22,8 @@ public final class SQLitePeerStore: PeerStore {
     typealias PeerKey = (hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8])
     /// Where this process's sweep continues; the empty key sorts before every row.
     var sweepFrom: PeerKey = ([], 0, 0, [])
+    /// Expired peers this process deleted (counted for /stats; a rolled-back sweep may count twice).
+    public var expiredRemoved: Int64 = 0
 
     public let database: Database
     /// A line for the log when opening changed the files' permissions.
@@ -214,6 +216,15 @@ public final class SQLitePeerStore: PeerStore {
             batch?.isOpen = false
             batch?.lost = true
         }
+    }
+
+    /// Runs `body` inside a write transaction: the batch's (opened if needed), or one of its own.
+    func inWriteTransaction<T>(_ body: () throws -> T) throws -> T {
+        if batch != nil {
+            try openBatchTransaction()
+            return try body()
+        }
+        return try database.writeTransaction(body)
     }
 
     private func openBatchTransaction() throws(SQLiteError) {

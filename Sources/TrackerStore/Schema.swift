@@ -88,12 +88,16 @@ WHEN new.downloaded > 0 BEGIN
     INSERT INTO unsaved_counts (info_hash) VALUES (new.info_hash) ON CONFLICT DO NOTHING;
 END;
 
--- Facts about this database file, by name: `counts_restored` (the control database's counts
--- were added once), `counts_saved_at` (Unix time of the last copy, which one worker claims).
+-- Facts about this database file, by name: `created` (Unix time), `counts_restored` (the control
+-- database's counts were added once), `counts_saved_at` (Unix time of the last copy, which one
+-- worker claims).
 CREATE TABLE IF NOT EXISTS facts (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+INSERT INTO facts (name, value) SELECT 'created', CAST(strftime('%s', 'now') AS INTEGER)
+WHERE NOT EXISTS (SELECT 1 FROM facts WHERE name = 'created');
 
 -- BEP 21 partial seeds per swarm (peers that seed what they want but are not complete): a scrape
 -- reports `downloaders` = leechers - partial seeds. A row exists only while the count is not 0.
@@ -173,6 +177,14 @@ END;
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT    PRIMARY KEY,
     value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Results too costly to compute per request, shared by every responder: `top100` (the busiest
+-- swarms, for /stats), recomputed by whoever finds it older than a minute.
+CREATE TABLE IF NOT EXISTS cache (
+    name TEXT    PRIMARY KEY,
+    made INTEGER NOT NULL,  -- Unix time
+    body BLOB    NOT NULL
 ) WITHOUT ROWID;
 
 -- ==== control database ====

@@ -39,8 +39,11 @@ struct Respond: ParsableCommand {
         }
         try checkControl(resolved, fatal: false)
         Signals.installWorkerHandlers()
-        ConnectionLoop.serve(
-            socket: 0, turnstile: makeTurnstile(resolved.configuration), responder: responder, log: logLine)
+        responder.counters.add("workers_started")
+        let turnstile = makeTurnstile(resolved.configuration)
+        turnstile?.counters = responder.counters
+        ConnectionLoop.serve(socket: 0, turnstile: turnstile, responder: responder, log: logLine)
+        responder.flushCounters()
     }
 
     private func respondToCGI() throws {
@@ -60,5 +63,6 @@ struct Respond: ParsableCommand {
         // The environment holds both the request and the settings; it was read as settings already.
         let responder = Responder(configuration: resolved, readsRequestSettings: false)
         FastCGIResponder.serveCGI(handler: responder.respond)
+        responder.flushCounters()
     }
 }

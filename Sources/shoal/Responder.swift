@@ -13,7 +13,7 @@ import TrackerStore
 /// connection per database file, and at most `maxOpenDatabases` of them: a flood of distinct
 /// values (each busy timeout once opened a connection of its own, never closed) costs a bounded
 /// amount of memory and descriptors. Nothing here outlives the process in a way that matters.
-final class Responder: BatchResponder {
+final class Responder: BatchResponder, StatsSource {
     /// Databases one worker keeps open besides its own; the least recently used is closed first.
     static let maxOpenDatabases = 8
     /// Distinct sets of request parameters one worker keeps a tracker for.
@@ -54,6 +54,11 @@ final class Responder: BatchResponder {
     private var control: SQLiteControlStore?
     /// When opening it last failed; it is tried again 10 seconds later.
     private var controlFailedAt: time_t?
+    /// What this worker counted for /stats since its last flush (about a second ago).
+    let counters = StatsCounters()
+    private var batchSize = 0
+    /// The database of the request being answered: /stats reports on it.
+    private var serving: OpenStore?
 
     /// - Parameter readsRequestSettings: false for plain CGI, whose parameters are the process
     ///   environment and were already read as such.
@@ -75,12 +80,14 @@ final class Responder: BatchResponder {
 
     func beginBatch() {
         inBatch = true
+        batchSize = 0
         control?.beginBatch()
         for entry in stores.values { entry.store.beginBatch() }
     }
 
     func finishBatch() -> TrackerResponse? {
         inBatch = false
+        if batchSize > 0 { counters.addBatch(size: batchSize) }
         control?.finishBatch()
         var stored = true
         for entry in stores.values {
@@ -96,6 +103,28 @@ final class Responder: BatchResponder {
         let now = Int64(time(nil))
         for entry in stores.values { entry.store.maintain(now: now) }
         saveCounts(now: now)
+        flushCounters()
+    }
+
+    /// Adds what this worker counted to the shared counters of its own database. If that fails
+    /// (a busy or full database), the counts wait for the next flush.
+    func flushCounters() {
+        for entry in stores.values where entry.store.expiredRemoved > 0 {
+            counters.add("expired_removed", entry.store.expiredRemoved)
+            entry.store.expiredRemoved = 0
+        }
+        guard let own = stores[base.configuration.database] else { return }
+        let increments = counters.drain()
+        do {
+            try own.store.addCounters(increments)
+        } catch {
+            for (name, amount) in increments { counters.add(name, amount) }
+        }
+    }
+
+    func snapshot(includingTop: Bool) throws -> StatsSnapshot {
+        guard let store = serving?.store ?? stores[base.configuration.database]?.store else { return StatsSnapshot() }
+        return try store.statsSnapshot(control: control, includingTop: includingTop, now: Int64(time(nil)))
     }
 
     /// Copies the process's own database's completed counts to the control database when due,
@@ -119,11 +148,15 @@ final class Responder: BatchResponder {
             return Tracker.failureResponse(.unavailable, status: 503, retryIn: base.configuration.policy.retryInMinutes)
         }
         useCount += 1
+        batchSize += 1
         route.database.lastUsed = useCount
         route.database.store.database.busyTimeoutMilliseconds = route.busyTimeoutMilliseconds
         let addressPolicy = route.tracker.policy.clientAddress
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
-        return route.tracker.respond(to: CGIVariables.trackerRequest(forwardedHeader: header, parameters.value))
+        var request = CGIVariables.trackerRequest(forwardedHeader: header, parameters.value)
+        if route.tracker.isStatsPath(request.path) { request.authorization = parameters.value("HTTP_AUTHORIZATION") }
+        serving = route.database
+        return route.tracker.respond(to: request)
     }
 
     private func route(overrides: [(name: String, value: String)]) -> Route? {
@@ -175,9 +208,12 @@ final class Responder: BatchResponder {
             open = OpenStore(store, lastUsed: useCount)
             stores[path] = open
         }
+        let tracker = makeTracker(store: open.store, accessList: control, policy: configuration.policy)
+        tracker.counters = counters
+        tracker.statsSource = self
         return Route(
-            tracker: makeTracker(store: open.store, accessList: control, policy: configuration.policy), database: open,
-            busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds, hasControl: control != nil)
+            tracker: tracker, database: open, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
+            hasControl: control != nil)
     }
 
     /// Opens the control database if it is not open yet and was not tried in the last 10 seconds.

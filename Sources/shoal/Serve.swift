@@ -51,15 +51,19 @@ struct Serve: ParsableCommand {
         // A batch holds the turn for at most about one busy timeout (waiting for SQLite's lock)
         // plus its own work; a worker that holds it much longer is not coming back by itself.
         let stuckAfter = 2 * configuration.busyTimeoutMilliseconds + 1000
-        PreforkServer.run(workers: workers, stuckAfterMilliseconds: stuckAfter, log: logLine) { holdClock in
+        PreforkServer.run(workers: workers, stuckAfterMilliseconds: stuckAfter, log: logLine) { holdClock, replacing in
             let responder = Responder(configuration: resolved, readsRequestSettings: true)
             if let error = responder.openBaseStore() {
                 logLine(describeOpenFailure(configuration.database, error))
                 Glibc.exit(1)
             }
+            responder.counters.add("workers_started")
+            if replacing { responder.counters.add("workers_replaced") }
             let turnstile = makeTurnstile(configuration)
             turnstile?.holdClock = holdClock
+            turnstile?.counters = responder.counters
             ConnectionLoop.serve(socket: socket, turnstile: turnstile, responder: responder, log: logLine)
+            responder.flushCounters()
         }
         // A socket systemd opened is systemd's to remove.
         if !activated, case .unix(let path) = configuration.listen { unlink(path) }

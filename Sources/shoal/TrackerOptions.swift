@@ -31,6 +31,10 @@ struct TrackerOptions: ParsableArguments {
     @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
     @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
     @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(parsing: .unconditional, help: help("stats-path")) var statsPath: String?
+    @Option(parsing: .unconditional, help: help("stats-allow")) var statsAllow: String?
+    @Option(parsing: .unconditional, help: help("stats-token")) var statsToken: String?
+    @Option(parsing: .unconditional, help: help("stats-denied")) var statsDenied: String?
     @Option(parsing: .unconditional, help: help("trusted-proxies")) var trustedProxies: String?
     @Option(parsing: .unconditional, help: help("client-address-header")) var clientAddressHeader: String?
     @Option(name: .customLong("allow-ip-parameter"), parsing: .unconditional, help: help("allow-ip-parameter")) var allowIPParameter: String?
@@ -45,7 +49,8 @@ struct TrackerOptions: ParsableArguments {
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
-            ("allow-ip-parameter", allowIPParameter),
+            ("allow-ip-parameter", allowIPParameter), ("stats-path", statsPath), ("stats-allow", statsAllow),
+            ("stats-token", statsToken), ("stats-denied", statsDenied),
         ]
         return given.compactMap { name, value in value.map { (name, $0) } }
     }

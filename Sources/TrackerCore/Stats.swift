@@ -1,0 +1,73 @@
+/// Counts one worker keeps in memory until its upkeep adds them to the shared `counters` table,
+/// about once a second: no write per request. A worker killed between two flushes loses what it
+/// counted since the last one (at most about a second of its requests).
+public final class StatsCounters {
+    public private(set) var values: [String: Int64] = [:]
+
+    public init() {}
+
+    public func add(_ name: String, _ amount: Int64 = 1) {
+        values[name, default: 0] += amount
+    }
+
+    /// What was counted since the last drain; forgets it.
+    public func drain() -> [String: Int64] {
+        defer { values.removeAll(keepingCapacity: true) }
+        return values
+    }
+
+    /// Counts one batch of `size` requests: a histogram with power-of-two buckets.
+    public func addBatch(size: Int) {
+        add("batches")
+        add("batch_requests", Int64(size))
+        for bound in Self.batchBuckets where size <= bound { add("batch_size_le_\(bound)") }
+    }
+
+    public static let batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128]
+}
+
+/// Everything /stats reports, read without scanning a table: totals the triggers keep, the
+/// shared counters, file sizes, and (only for opentracker's `top100`) the busiest swarms, which
+/// are recomputed at most once a minute.
+public struct StatsSnapshot: Sendable {
+    public var torrents: Int64 = 0
+    public var seeders: Int64 = 0
+    public var leechers: Int64 = 0
+    public var peersIPv4: Int64 = 0
+    public var peersIPv6: Int64 = 0
+    public var completed: Int64 = 0
+    /// Named counters (`announce.ok`, `scrape.unregistered_torrent`, `batches`, …).
+    public var counters: [String: Int64] = [:]
+    public var databaseBytes: Int64 = 0
+    public var databaseFreeBytes: Int64 = 0
+    public var walBytes: Int64 = 0
+    /// Torrents on the access list and client rules; nil without a control database.
+    public var listedTorrents: Int64?
+    public var clientRules: Int64?
+    /// Seconds since the peers database was created (opentracker's uptime).
+    public var uptimeSeconds: Int64 = 0
+    /// The busiest swarms, by peers and by seeders; filled only when asked for.
+    public var topByPeers: [(hash: [UInt8], count: Int64)] = []
+    public var topBySeeders: [(hash: [UInt8], count: Int64)] = []
+
+    public init() {}
+
+    public var peers: Int64 { seeders + leechers }
+
+    public func counter(_ name: String) -> Int64 { counters[name] ?? 0 }
+
+    /// The request counters, as (route, outcome, count), sorted.
+    public var requests: [(route: String, outcome: String, count: Int64)] {
+        counters.compactMap { name, count -> (String, String, Int64)? in
+            guard name.hasPrefix("request."), case let parts = name.split(separator: "."), parts.count == 3 else {
+                return nil
+            }
+            return (String(parts[1]), String(parts[2]), count)
+        }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    }
+}
+
+/// Where /stats gets its figures: the process's database and control database.
+public protocol StatsSource: AnyObject {
+    func snapshot(includingTop: Bool) throws -> StatsSnapshot
+}

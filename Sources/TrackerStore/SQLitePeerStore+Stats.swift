@@ -55,7 +55,7 @@ extension SQLitePeerStore {
         }
         cached.reset()
         func top(_ order: String) throws -> [(hash: [UInt8], count: Int64)] {
-            let rows = try database.prepare("SELECT info_hash, \(order) AS n FROM torrents ORDER BY n DESC LIMIT 100")
+            let rows = try database.prepare("SELECT info_hash, \(order) AS n FROM torrents WHERE n > 0 ORDER BY n DESC LIMIT 100")
             var result: [(hash: [UInt8], count: Int64)] = []
             while try rows.step() { result.append((rows.blob(at: 0), rows.int64(at: 1))) }
             return result

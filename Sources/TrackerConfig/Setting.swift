@@ -182,6 +182,40 @@ extension Setting {
                 + "(loopback, RFC 1918, ULA, link-local).",
             get: { $0.policy.clientAddress.allowsIPParameter }, set: { $0.policy.clientAddress.allowsIPParameter = $1 }),
         Setting(
+            name: "warning-message", valueName: "text",
+            help: "A 'warning message' added to every announce reply (clients show it; the announce still works), "
+                + "e.g. 'this tracker moves to https://… on 1 May'. Empty: none.",
+            perRequest: true,
+            apply: { config, value in
+                guard value.utf8.count <= 512 else { return "keep it under 512 bytes" }
+                config.policy.warningMessage = value
+                return nil
+            },
+            current: { $0.policy.warningMessage }),
+        Setting(
+            name: "tracker-id", valueName: "text",
+            help: "A 'tracker id' sent in every announce reply, which clients send back as trackerid. Empty: none.",
+            perRequest: true,
+            apply: { config, value in
+                guard value.utf8.count <= 64, value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                    return "use up to 64 printable ASCII characters"
+                }
+                config.policy.trackerID = value
+                return nil
+            },
+            current: { $0.policy.trackerID }),
+        Setting(
+            name: "announce-protocol", valueName: "any|no_peer_id|compact",
+            help: "The oldest announce form answered: any; no_peer_id (compact=1 or no_peer_id=1); compact "
+                + "(compact=1 only). Others get a failure reason that names the form required.",
+            perRequest: true,
+            apply: { config, value in
+                guard let form = AnnounceProtocol(rawValue: value.lowercased()) else { return "use any, no_peer_id or compact" }
+                config.policy.announceProtocol = form
+                return nil
+            },
+            current: { $0.policy.announceProtocol.rawValue }),
+        Setting(
             name: "stats-path", valueName: "path",
             help: "Where statistics are served (its last segment counts, like /announce's): Prometheus text, "
                 + "?format=json, or opentracker's ?mode=peer|conn|scrp|torr|fscr|completed|busy|top100|version|everything.",

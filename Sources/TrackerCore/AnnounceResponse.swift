@@ -6,6 +6,10 @@ public struct AnnounceResponse: Equatable, Sendable {
     public var peers: [PeerRecord]
     /// BEP 24: the address the tracker saw, so a client can learn its external address.
     public var externalAddress: IPAddress?
+    /// BEP 3 `tracker id`, which the client sends back as `trackerid`; nil: not sent.
+    public var trackerID: String?
+    /// BEP 3 `warning message`: shown by clients, the announce still succeeds.
+    public var warningMessage: String?
 
     public init(interval: Int, minInterval: Int, counts: SwarmCounts, peers: [PeerRecord], externalAddress: IPAddress?) {
         self.interval = interval
@@ -20,7 +24,7 @@ public struct AnnounceResponse: Equatable, Sendable {
     /// `noPeerID`, `peer id`, both families together.
     public func encode(compact: Bool, noPeerID: Bool, into out: inout BencodeWriter) {
         // Keys in raw-byte order: complete, downloaded, external ip, incomplete, interval,
-        // min interval, peers, peers6.
+        // min interval, peers, peers6, tracker id, warning message.
         out.beginDictionary()
         out.key("complete")
         out.integer(counts.seeders)
@@ -64,6 +68,14 @@ public struct AnnounceResponse: Equatable, Sendable {
                 out.end()
             }
             out.end()
+        }
+        if let trackerID {
+            out.key("tracker id")
+            out.string(trackerID)
+        }
+        if let warningMessage {
+            out.key("warning message")
+            out.string(warningMessage)
         }
         out.end()
     }

@@ -1,3 +1,11 @@
+/// Which announce forms a tracker answers: any, only those that leave peer IDs out (compact or
+/// `no_peer_id=1`), or only compact ones (BEP 23). Older forms cost more bytes per reply.
+public enum AnnounceProtocol: String, CaseIterable, Sendable {
+    case any
+    case noPeerID = "no_peer_id"
+    case compact
+}
+
 /// The operator's knobs for how clients are told to behave and how much they are given.
 ///
 /// Every value here is validated by `validate()` before the tracker starts serving.
@@ -25,6 +33,12 @@ public struct Policy: Equatable, Sendable {
     public var access: AccessMode = .open
     /// BEP 31 `retry in` (minutes) sent with refusals by the torrent list or the client rules.
     public var accessRetryInMinutes: Int = 60
+    /// BEP 3 `warning message` added to every announce reply (an operator's notice); empty: none.
+    public var warningMessage: String = ""
+    /// BEP 3 `tracker id` sent in every announce reply; empty: none.
+    public var trackerID: String = ""
+    /// The oldest announce form accepted (WhitSoft's required protocol).
+    public var announceProtocol: AnnounceProtocol = .any
     /// The path /stats answers on (its last segment counts, like /announce's).
     public var statsPath: String = "/stats"
     /// Networks allowed to read /stats without the token.

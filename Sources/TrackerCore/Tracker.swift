@@ -73,6 +73,11 @@ public final class Tracker {
 
     private func announce(_ request: TrackerRequest) throws -> TrackerResponse {
         let parsed = try AnnounceRequest(query: request.query)
+        switch policy.announceProtocol {
+        case .any: break
+        case .noPeerID: if !parsed.compact && !parsed.noPeerID { throw TrackerFailure.noPeerIDRequired }
+        case .compact: if !parsed.compact { throw TrackerFailure.compactRequired }
+        }
         // Before anything is stored: nothing about a refused torrent or client is kept.
         try checkAccess(parsed.infoHash, parsed.peerID)
         guard let rawAddress = request.remoteAddress, let remote = IPAddress(text: rawAddress) else {
@@ -100,9 +105,11 @@ public final class Tracker {
         let count = parsed.event == .stopped ? 0 : policy.numWant(requested: parsed.numWant)
         let selection = PeerSelection(count: count, start: UInt32.random(in: .min ... .max, using: &random))
         let outcome = try store.announce(change, selection: selection, now: now)
-        let response = AnnounceResponse(
+        var response = AnnounceResponse(
             interval: interval, minInterval: policy.minInterval, counts: outcome.counts, peers: outcome.peers,
             externalAddress: address)
+        if !policy.trackerID.isEmpty { response.trackerID = policy.trackerID }
+        if !policy.warningMessage.isEmpty { response.warningMessage = policy.warningMessage }
         var out = BencodeWriter()
         response.encode(compact: parsed.compact, noPeerID: parsed.noPeerID, into: &out)
         return TrackerResponse(status: 200, body: out.bytes)

@@ -42,6 +42,13 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     /// The peer_id matches no `allow` client rule, or a `deny` one. Sent with `retry in`.
     public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker", kind: "client_not_allowed")
 
+    /// `announce-protocol = compact` and the client asked for `compact=0`.
+    public static let compactRequired = TrackerFailure(
+        "this tracker requires compact announces (compact=1, BEP 23)", kind: "compact_required")
+    /// `announce-protocol = no_peer_id` and the client asked for peer IDs.
+    public static let noPeerIDRequired = TrackerFailure(
+        "this tracker requires compact=1 or no_peer_id=1 announces", kind: "no_peer_id_required")
+
     /// Refusals by the operator's lists: the client may ask again later, but not soon.
     public var isAccessRefusal: Bool {
         self == .unregisteredTorrent || self == .bannedTorrent || self == .clientNotAllowed

@@ -31,6 +31,9 @@ struct TrackerOptions: ParsableArguments {
     @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
     @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
     @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(parsing: .unconditional, help: help("warning-message")) var warningMessage: String?
+    @Option(name: .customLong("tracker-id"), parsing: .unconditional, help: help("tracker-id")) var trackerID: String?
+    @Option(parsing: .unconditional, help: help("announce-protocol")) var announceProtocol: String?
     @Option(parsing: .unconditional, help: help("stats-path")) var statsPath: String?
     @Option(parsing: .unconditional, help: help("stats-allow")) var statsAllow: String?
     @Option(parsing: .unconditional, help: help("stats-token")) var statsToken: String?
@@ -49,7 +52,8 @@ struct TrackerOptions: ParsableArguments {
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
-            ("allow-ip-parameter", allowIPParameter), ("stats-path", statsPath), ("stats-allow", statsAllow),
+            ("allow-ip-parameter", allowIPParameter), ("warning-message", warningMessage), ("tracker-id", trackerID),
+            ("announce-protocol", announceProtocol), ("stats-path", statsPath), ("stats-allow", statsAllow),
             ("stats-token", statsToken), ("stats-denied", statsDenied),
         ]
         return given.compactMap { name, value in value.map { (name, $0) } }

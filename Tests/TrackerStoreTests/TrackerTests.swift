@@ -68,3 +68,31 @@ import TrackerStore
         #expect(try Bencode.decode(after.body)["complete"]?.integerValue == 2)
     }
 }
+
+@Suite struct ProtocolExtrasTests {
+    @Test func warningMessageAndTrackerIDAreSent() throws {
+        var policy = Policy()
+        policy.warningMessage = "this tracker moves to https://example.org/announce on 1 May"
+        policy.trackerID = "shoal-1"
+        let f = try Fixture(policy: policy)
+        let reply = try f.announce(peer: 1, extra: "&trackerid=shoal-1")
+        #expect(reply["warning message"]?.stringValue == policy.warningMessage)
+        #expect(reply["tracker id"]?.stringValue == "shoal-1")
+        #expect(reply["peers"] != nil)
+    }
+
+    @Test func announceProtocolRefusesOlderFormsByName() throws {
+        var policy = Policy()
+        policy.announceProtocol = .compact
+        let f = try Fixture(policy: policy)
+        #expect(try f.announce(peer: 1, extra: "&compact=0")["failure reason"]?.stringValue
+            == "this tracker requires compact announces (compact=1, BEP 23)")
+        #expect(try f.announce(peer: 1)["failure reason"] == nil)
+        policy.announceProtocol = .noPeerID
+        let g = try Fixture(policy: policy)
+        #expect(try g.announce(peer: 1, extra: "&compact=0")["failure reason"]?.stringValue
+            == "this tracker requires compact=1 or no_peer_id=1 announces")
+        #expect(try g.announce(peer: 1, extra: "&compact=0&no_peer_id=1")["failure reason"] == nil)
+        #expect(try f.count("SELECT count(*) FROM peers") == 1, "the refused announce stored nothing")
+    }
+}

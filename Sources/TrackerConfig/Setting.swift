@@ -95,17 +95,11 @@ extension Setting {
                 return nil
             },
             current: { $0.controlDatabase }),
-        Setting(
-            name: "access", valueName: "open|whitelist|blacklist",
+        choice(
+            "access",
             help: "Which torrents are tracked: every one (open), only those on the list (whitelist: shoal torrents "
                 + "add), or all but those on it (blacklist). Changes to the list are live on the next request.",
-            perRequest: true,
-            apply: { config, value in
-                guard let mode = AccessMode(rawValue: value.lowercased()) else { return "use open, whitelist or blacklist" }
-                config.policy.access = mode
-                return nil
-            },
-            current: { $0.policy.access.rawValue }),
+            get: { $0.policy.access }, set: { $0.policy.access = $1 }),
         integer(
             "access-retry-in", unit: "minutes", range: 1...100_000,
             help: "BEP 31 'retry in' sent with refusals by the torrent list or the client rules.",
@@ -133,6 +127,30 @@ extension Setting {
             "min-interval", unit: "seconds", range: 0...86_400,
             help: "The 'min interval' clients are asked to respect; at most the interval. Default: half the interval.",
             get: { $0.policy.minInterval }, set: { $0.policy.minInterval = $1 }),
+        choice(
+            "interval-mode",
+            help: "fixed: clients are told interval. adaptive: the interval is the live peer count divided by "
+                + "target-announce-rate, within interval-min and interval-max, so the load stays near the target; "
+                + "min interval keeps its ratio to it.",
+            get: { $0.policy.intervalMode }, set: { $0.policy.intervalMode = $1 }),
+        decimal(
+            "target-announce-rate", range: 0.01...1_000_000,
+            help: "Announces per second the adaptive interval aims at (interval-mode = adaptive).",
+            get: { $0.policy.targetAnnounceRate }, set: { $0.policy.targetAnnounceRate = $1 }),
+        integer(
+            "interval-min", unit: "seconds", range: 300...86_400,
+            help: "The shortest adaptive interval (never below 5 minutes).",
+            get: { $0.policy.intervalMin }, set: { $0.policy.intervalMin = $1 }),
+        integer(
+            "interval-max", unit: "seconds", range: 300...86_400,
+            help: "The longest adaptive interval.",
+            get: { $0.policy.intervalMax }, set: { $0.policy.intervalMax = $1 }),
+        choice(
+            "early-announce",
+            help: "A regular re-announce before min interval has passed: answered (allow), answered with a "
+                + "warning message (warn), or refused with retry in (refuse). started, completed and stopped "
+                + "are never refused.",
+            get: { $0.policy.earlyAnnounce }, set: { $0.policy.earlyAnnounce = $1 }),
         decimal(
             "peer-ttl-factor", range: 1...100,
             help: "A peer silent for interval x this factor is no longer handed out, and is purged.",
@@ -204,17 +222,11 @@ extension Setting {
                 return nil
             },
             current: { $0.policy.trackerID }),
-        Setting(
-            name: "announce-protocol", valueName: "any|no_peer_id|compact",
+        choice(
+            "announce-protocol",
             help: "The oldest announce form answered: any; no_peer_id (compact=1 or no_peer_id=1); compact "
                 + "(compact=1 only). Others get a failure reason that names the form required.",
-            perRequest: true,
-            apply: { config, value in
-                guard let form = AnnounceProtocol(rawValue: value.lowercased()) else { return "use any, no_peer_id or compact" }
-                config.policy.announceProtocol = form
-                return nil
-            },
-            current: { $0.policy.announceProtocol.rawValue }),
+            get: { $0.policy.announceProtocol }, set: { $0.policy.announceProtocol = $1 }),
         Setting(
             name: "stats-path", valueName: "path",
             help: "Where statistics are served (its last segment counts, like /announce's): Prometheus text, "
@@ -358,6 +370,24 @@ extension Setting {
                 return nil
             },
             current: { String(get($0), radix: 8) })
+    }
+
+    /// One of an enumeration's names, per request.
+    private static func choice<Value: CaseIterable & RawRepresentable & Sendable>(
+        _ name: String, help: String,
+        get: @escaping @Sendable (Configuration) -> Value, set: @escaping @Sendable (inout Configuration, Value) -> Void
+    ) -> Setting where Value.RawValue == String {
+        let names = Value.allCases.map(\.rawValue)
+        return Setting(
+            name: name, valueName: names.joined(separator: "|"), help: help, perRequest: true,
+            apply: { config, value in
+                guard let chosen = Value(rawValue: value.lowercased()) else {
+                    return "use " + names.dropLast().joined(separator: ", ") + " or " + names.last!
+                }
+                set(&config, chosen)
+                return nil
+            },
+            current: { get($0).rawValue })
     }
 
     private static func integer(

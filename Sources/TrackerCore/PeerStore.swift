@@ -12,6 +12,7 @@
 ///   by later announces, and counts drop as they go.
 /// - `completed` is counted once per peer: only the first completion of an endpoint in a swarm
 ///   adds to `downloaded`.
+/// - An early re-announce (see `PeerAnnounce.refusesEarly`) throws `TrackerFailure.tooEarly`.
 /// - A store may bound its size: an announce that would add a peer or a swarm when there is no
 ///   room throws `TrackerFailure.trackerFull`, while known peers, `stopped` and expiry go on. Each
 ///   address may have a bounded number of peers in one swarm; beyond it its oldest is replaced.
@@ -20,6 +21,8 @@ public protocol PeerStore: AnyObject {
     func announce(_ announce: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome
     /// Counts (with partial seeds) for each hash, in the order given; unknown hashes get zeros.
     func scrape(_ infoHashes: [InfoHash]) throws -> [SwarmCounts]
+    /// Peers stored in every swarm, from a kept total (never a count of rows).
+    func peerCount() throws -> Int
 }
 
 /// The change one announce makes to its swarm.
@@ -42,6 +45,12 @@ public struct PeerAnnounce: Equatable, Sendable {
     public var shuffle: UInt32
     /// `event=started`: the peer gets a new place in the random order even if it is known.
     public var redrawsShuffle: Bool
+    /// early-announce: a known peer whose last announce was after this time is early (nil: not
+    /// checked, which costs nothing).
+    public var earlyIfAnnouncedAfter: Int64?
+    /// An early announce throws `TrackerFailure.tooEarly` (and changes nothing) instead of being
+    /// reported in `AnnounceOutcome.wasEarly`.
+    public var refusesEarly: Bool = false
 
     public init(
         infoHash: InfoHash, endpoint: PeerEndpoint, peerID: PeerID, removes: Bool = false,
@@ -106,9 +115,12 @@ public struct PeerRecord: Hashable, Sendable {
 public struct AnnounceOutcome: Equatable, Sendable {
     public var counts: SwarmCounts
     public var peers: [PeerRecord]
+    /// The peer announced again before `PeerAnnounce.earlyIfAnnouncedAfter`.
+    public var wasEarly: Bool
 
-    public init(counts: SwarmCounts, peers: [PeerRecord]) {
+    public init(counts: SwarmCounts, peers: [PeerRecord], wasEarly: Bool = false) {
         self.counts = counts
         self.peers = peers
+        self.wasEarly = wasEarly
     }
 }

@@ -1,3 +1,14 @@
+/// How the announce interval is chosen: always `interval`, or from the live peer count so that the
+/// announce rate stays near a target (WhitSoft's idea).
+public enum IntervalMode: String, CaseIterable, Sendable {
+    case fixed, adaptive
+}
+
+/// What to do with a regular re-announce that comes before `min interval` has passed.
+public enum EarlyAnnounce: String, CaseIterable, Sendable {
+    case allow, warn, refuse
+}
+
 /// Which announce forms a tracker answers: any, only those that leave peer IDs out (compact or
 /// `no_peer_id=1`), or only compact ones (BEP 23). Older forms cost more bytes per reply.
 public enum AnnounceProtocol: String, CaseIterable, Sendable {
@@ -17,6 +28,15 @@ public struct Policy: Equatable, Sendable {
     public var intervalJitter: Double = 0.1
     /// The `min interval` clients are asked to respect.
     public var minInterval: Int = 900
+    /// `adaptive`: the interval is the live peer count divided by `targetAnnounceRate`, within
+    /// `intervalMin`…`intervalMax`; `min interval` keeps its ratio to it.
+    public var intervalMode: IntervalMode = .fixed
+    /// Announces per second the adaptive interval aims at.
+    public var targetAnnounceRate: Double = 100
+    public var intervalMin: Int = 900
+    public var intervalMax: Int = 10_800
+    /// Regular re-announces before `min interval`: answered, answered with a warning, or refused.
+    public var earlyAnnounce: EarlyAnnounce = .allow
     /// A peer not heard from for `interval × peerTTLFactor` seconds is no longer handed out.
     public var peerTTLFactor: Double = 1.5
     /// Peers sent when the client gives no `numwant`.
@@ -57,10 +77,19 @@ public struct Policy: Equatable, Sendable {
         min(requested ?? defaultNumWant, maxNumWant)
     }
 
-    /// `interval` with jitter, from a uniform random draw `unit` in [0, 1).
-    public func jitteredInterval(unit: Double) -> Int {
-        let spread = Double(interval) * intervalJitter
-        return max(1, interval + Int((unit * 2 - 1) * spread))
+    /// `base` (the interval in effect) with jitter, from a uniform random draw `unit` in [0, 1).
+    public func jitteredInterval(_ base: Int? = nil, unit: Double) -> Int {
+        let base = base ?? interval
+        let spread = Double(base) * intervalJitter
+        return max(1, base + Int((unit * 2 - 1) * spread))
+    }
+
+    /// The interval and min interval in effect with `peers` live peers.
+    public func intervals(peers: Int) -> (interval: Int, minInterval: Int) {
+        guard intervalMode == .adaptive else { return (interval, minInterval) }
+        let wanted = Double(peers) / targetAnnounceRate
+        let adapted = wanted >= Double(intervalMax) ? intervalMax : max(intervalMin, Int(wanted.rounded()))
+        return (adapted, Int((Double(adapted) * Double(minInterval) / Double(interval)).rounded()))
     }
 
     /// How long a peer that was just told to come back in `interval` seconds stays listed.
@@ -77,6 +106,11 @@ public struct Policy: Equatable, Sendable {
         if maxNumWant < 0 { return "max-numwant must not be negative (got \(maxNumWant))" }
         if defaultNumWant < 0 || defaultNumWant > maxNumWant {
             return "default-numwant must be between 0 and max-numwant \(maxNumWant) (got \(defaultNumWant))"
+        }
+        if intervalMode == .adaptive {
+            if intervalMin < 300 { return "interval-min must be at least 300 seconds (got \(intervalMin))" }
+            if intervalMax < intervalMin { return "interval-max must be at least interval-min \(intervalMin) (got \(intervalMax))" }
+            if !(targetAnnounceRate > 0) { return "target-announce-rate must be above 0 (got \(targetAnnounceRate))" }
         }
         if maxScrapeHashes < 1 { return "max-scrape-hashes must be at least 1 (got \(maxScrapeHashes))" }
         if maxQueryLength < 256 { return "max query length must be at least 256 bytes (got \(maxQueryLength))" }

@@ -15,6 +15,9 @@ public final class Tracker {
     private let log: (String) -> Void
     private var random: FastRandom
     private var lastLogged: (message: String, time: Int64)? = nil
+    /// The intervals in effect and when they were found (adaptive mode reads the peer count at
+    /// most once a second).
+    private var currentIntervals: (time: Int64, interval: Int, minInterval: Int)?
 
     /// - Parameters:
     ///   - clock: the current Unix time in seconds (injected so tests never sleep).
@@ -87,9 +90,10 @@ public final class Tracker {
         let address = policy.clientAddress.clientAddress(remote: remote, headerValue: request.forwardedHeader)
         let peerAddress = policy.clientAddress.peerAddress(client: address, ipParameter: parsed.ipParameter)
         let now = clock()
-        let interval = policy.jitteredInterval(unit: Double(random.next() >> 11) * 0x1p-53)
+        let intervals = try intervalsInEffect(now: now)
+        let interval = policy.jitteredInterval(intervals.interval, unit: Double(random.next() >> 11) * 0x1p-53)
         let isComplete = parsed.left == 0
-        let change = PeerAnnounce(
+        var change = PeerAnnounce(
             infoHash: parsed.infoHash,
             endpoint: PeerEndpoint(address: peerAddress, port: parsed.port),
             peerID: parsed.peerID,
@@ -101,15 +105,22 @@ public final class Tracker {
             shuffle: UInt32.random(in: .min ... .max, using: &random),
             redrawsShuffle: parsed.event == .started
         )
+        if policy.earlyAnnounce != .allow, parsed.event == .none {
+            change.earlyIfAnnouncedAfter = now - Int64(intervals.minInterval)
+            change.refusesEarly = policy.earlyAnnounce == .refuse
+        }
         // A stopping peer wants no peers (opentracker sends none either).
         let count = parsed.event == .stopped ? 0 : policy.numWant(requested: parsed.numWant)
         let selection = PeerSelection(count: count, start: UInt32.random(in: .min ... .max, using: &random))
         let outcome = try store.announce(change, selection: selection, now: now)
         var response = AnnounceResponse(
-            interval: interval, minInterval: policy.minInterval, counts: outcome.counts, peers: outcome.peers,
+            interval: interval, minInterval: intervals.minInterval, counts: outcome.counts, peers: outcome.peers,
             externalAddress: address)
         if !policy.trackerID.isEmpty { response.trackerID = policy.trackerID }
         if !policy.warningMessage.isEmpty { response.warningMessage = policy.warningMessage }
+        if outcome.wasEarly {
+            response.warningMessage = "announced too soon: please wait min interval (\(intervals.minInterval) s) between announces"
+        }
         var out = BencodeWriter()
         response.encode(compact: parsed.compact, noPeerID: parsed.noPeerID, into: &out)
         return TrackerResponse(status: 200, body: out.bytes)
@@ -121,10 +132,20 @@ public final class Tracker {
         // Refused torrents are left out of `files`, as if unknown.
         let served = try parsed.infoHashes.filter { try admits($0) }
         let counts = served.isEmpty ? [] : try store.scrape(served)
-        let response = ScrapeResponse(files: Array(zip(served, counts)), minRequestInterval: policy.minInterval)
+        let response = ScrapeResponse(
+            files: Array(zip(served, counts)), minRequestInterval: try intervalsInEffect(now: clock()).minInterval)
         var out = BencodeWriter()
         response.encode(into: &out)
         return TrackerResponse(status: 200, body: out.bytes)
+    }
+
+    /// The interval and min interval to tell clients: fixed, or adapted to the peer count.
+    private func intervalsInEffect(now: Int64) throws -> (interval: Int, minInterval: Int) {
+        guard policy.intervalMode == .adaptive else { return (policy.interval, policy.minInterval) }
+        if let current = currentIntervals, current.time == now { return (current.interval, current.minInterval) }
+        let found = policy.intervals(peers: try store.peerCount())
+        currentIntervals = (now, found.interval, found.minInterval)
+        return found
     }
 
     /// Refuses a torrent the access list does not serve, or a client the rules do not admit.
@@ -153,6 +174,7 @@ public final class Tracker {
     /// BEP 31 `retry in` for a refusal: soon when the tracker is full, later when a list refused.
     private func retryIn(after refusal: TrackerFailure) -> Int? {
         if refusal == .trackerFull { return policy.retryInMinutes }
+        if refusal == .tooEarly { return max(1, (currentIntervals?.minInterval ?? policy.minInterval) / 60) }
         if refusal.isAccessRefusal { return policy.accessRetryInMinutes }
         return nil
     }

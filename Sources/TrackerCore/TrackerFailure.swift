@@ -42,6 +42,9 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     /// The peer_id matches no `allow` client rule, or a `deny` one. Sent with `retry in`.
     public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker", kind: "client_not_allowed")
 
+    /// `early-announce = refuse` and a regular re-announce came before `min interval`.
+    public static let tooEarly = TrackerFailure(
+        "announced too soon: wait min interval between regular announces", kind: "too_early")
     /// `announce-protocol = compact` and the client asked for `compact=0`.
     public static let compactRequired = TrackerFailure(
         "this tracker requires compact announces (compact=1, BEP 23)", kind: "compact_required")

@@ -8,6 +8,10 @@ extension SQLitePeerStore {
     /// How long a computed top100 is served before it is computed again.
     static let topMaxAgeSeconds: Int64 = 60
 
+    public func peerCount() throws -> Int {
+        Int(try database.scalar("SELECT seeders + leechers FROM totals") ?? 0)
+    }
+
     /// Adds a worker's counted increments to the shared counters, in one write transaction.
     public func addCounters(_ increments: [String: Int64]) throws {
         guard !increments.isEmpty else { return }

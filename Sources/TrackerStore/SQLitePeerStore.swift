@@ -43,6 +43,7 @@ public final class SQLitePeerStore: PeerStore {
     private let windowHalves: [Statement]
     private let beginRead: Statement
     private let known: Statement
+    private let lastAnnounce: Statement
     private let pageCounts: Statement
     private let pageSize: Int64
     private let addressPeers: Statement
@@ -87,6 +88,7 @@ public final class SQLitePeerStore: PeerStore {
                 PRAGMA journal_size_limit = \(Self.walLimitBytes)
                 """,
             schema: Schema.peers)
+        try Self.addAnnouncedColumnIfMissing(database)
 
         begin = try database.prepare("BEGIN IMMEDIATE")
         beginRead = try database.prepare("BEGIN")
@@ -102,19 +104,20 @@ public final class SQLitePeerStore: PeerStore {
         // Leaves the key (and so both B-trees' order) alone: found through the unique index, the
         // row is rewritten in place. The triggers fire only if `complete`/`completed` change.
         refresh = try database.prepare("""
-            UPDATE peers SET peer_id = ?3, complete = ?4, completed = max(completed, ?5), expires = ?6
+            UPDATE peers SET peer_id = ?3, complete = ?4, completed = max(completed, ?5), expires = ?6, announced = ?8
             WHERE info_hash = ?1 AND endpoint = ?2 AND seeding = ?7
             """)
         upsert = try database.prepare("""
-            INSERT INTO peers (info_hash, seeding, shuffle, endpoint, peer_id, complete, completed, expires)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO peers (info_hash, seeding, shuffle, endpoint, peer_id, complete, completed, expires, announced)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             ON CONFLICT (info_hash, endpoint) DO UPDATE SET
                 seeding = excluded.seeding, shuffle = excluded.shuffle, peer_id = excluded.peer_id,
                 complete = excluded.complete, completed = max(completed, excluded.completed),
-                expires = excluded.expires
+                expires = excluded.expires, announced = excluded.announced
             """)
         remove = try database.prepare("DELETE FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
         known = try database.prepare("SELECT 1 FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
+        lastAnnounce = try database.prepare("SELECT announced FROM peers WHERE info_hash = ?1 AND endpoint = ?2")
         pageCounts = try database.prepare(
             "SELECT (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count)")
         pageSize = try database.scalar("PRAGMA page_size") ?? 4096
@@ -242,11 +245,13 @@ public final class SQLitePeerStore: PeerStore {
     /// The announce's changes and reads, inside a transaction the caller opened.
     private func apply(_ change: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome {
         try sweep(now: now)
+        let early = try isEarly(change)
+        if early, change.refusesEarly { throw TrackerFailure.tooEarly }
         if change.removes {
             remove.bind(change.infoHash.bytes, at: 1)
             remove.bind(change.endpoint.bytes, at: 2)
             try remove.run()
-        } else if try change.redrawsShuffle || !refreshInPlace(change) {
+        } else if try change.redrawsShuffle || !refreshInPlace(change, now: now) {
             if try !isKnown(change) {
                 guard try growthAllowed() else { throw TrackerFailure.trackerFull }
                 try capPeers(ofAddressOf: change)
@@ -259,6 +264,7 @@ public final class SQLitePeerStore: PeerStore {
             upsert.bind(change.isComplete ? 1 : 0, at: 6)
             upsert.bind(change.completes ? 1 : 0, at: 7)
             upsert.bind(change.expires, at: 8)
+            upsert.bind(now, at: 9)
             try upsert.run()
         }
         let swarm = try readCounts(change.infoHash)
@@ -266,7 +272,29 @@ public final class SQLitePeerStore: PeerStore {
         if selection.count > 0 {
             peers = try select(selection, for: change, counts: swarm, now: now)
         }
-        return AnnounceOutcome(counts: swarm, peers: peers)
+        return AnnounceOutcome(counts: swarm, peers: peers, wasEarly: early)
+    }
+
+    /// Whether this is a known peer announcing again before the caller's cutoff (only looked up
+    /// when the caller asks: early-announce is not `allow`).
+    private func isEarly(_ change: PeerAnnounce) throws(SQLiteError) -> Bool {
+        guard let cutoff = change.earlyIfAnnouncedAfter else { return false }
+        lastAnnounce.bind(change.infoHash.bytes, at: 1)
+        lastAnnounce.bind(change.endpoint.bytes, at: 2)
+        defer { lastAnnounce.reset() }
+        return try lastAnnounce.step() && lastAnnounce.int64(at: 0) > cutoff
+    }
+
+    /// A peers database made before `announced` existed gets the column (its peers count as
+    /// having announced long ago). Racing processes may both try; the loser finds it there.
+    private static func addAnnouncedColumnIfMissing(_ database: Database) throws(SQLiteError) {
+        let present = "SELECT count(*) FROM pragma_table_info('peers') WHERE name = 'announced'"
+        guard try database.scalar(present) == 0 else { return }
+        do {
+            try database.execute("ALTER TABLE peers ADD COLUMN announced INTEGER NOT NULL DEFAULT 0")
+        } catch {
+            guard try database.scalar(present) == 1 else { throw error }
+        }
     }
 
     /// Whether this peer is in its swarm already (then updating it takes no new space).
@@ -344,7 +372,7 @@ public final class SQLitePeerStore: PeerStore {
     }
 
     /// Updates a known peer whose seeding state is unchanged; false if there is no such row.
-    private func refreshInPlace(_ change: PeerAnnounce) throws(SQLiteError) -> Bool {
+    private func refreshInPlace(_ change: PeerAnnounce, now: Int64) throws(SQLiteError) -> Bool {
         refresh.bind(change.infoHash.bytes, at: 1)
         refresh.bind(change.endpoint.bytes, at: 2)
         refresh.bind(change.peerID.bytes, at: 3)
@@ -352,6 +380,7 @@ public final class SQLitePeerStore: PeerStore {
         refresh.bind(change.completes ? 1 : 0, at: 5)
         refresh.bind(change.expires, at: 6)
         refresh.bind(change.isSeeding ? 1 : 0, at: 7)
+        refresh.bind(now, at: 8)
         try refresh.run()
         return sqlite3_changes(database.handle) > 0
     }

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS peers (
     complete  INTEGER NOT NULL,  -- 1 when left = 0: counted in `complete`, else `incomplete`
     completed INTEGER NOT NULL,  -- 1 once this peer's event=completed has been counted
     expires   INTEGER NOT NULL,  -- Unix time after which the peer is no longer handed out
+    announced INTEGER NOT NULL DEFAULT 0,  -- Unix time of its last announce (early-announce); a
+                                           -- database from before it gets the column on open
     PRIMARY KEY (info_hash, seeding, shuffle, endpoint)
 ) WITHOUT ROWID;
 

@@ -28,6 +28,11 @@ struct TrackerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("interval-jitter")) var intervalJitter: String?
     @Option(parsing: .unconditional, help: help("min-interval")) var minInterval: String?
     @Option(parsing: .unconditional, help: help("peer-ttl-factor")) var peerTTLFactor: String?
+    @Option(parsing: .unconditional, help: help("interval-mode")) var intervalMode: String?
+    @Option(parsing: .unconditional, help: help("target-announce-rate")) var targetAnnounceRate: String?
+    @Option(parsing: .unconditional, help: help("interval-min")) var intervalMin: String?
+    @Option(parsing: .unconditional, help: help("interval-max")) var intervalMax: String?
+    @Option(parsing: .unconditional, help: help("early-announce")) var earlyAnnounce: String?
     @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
     @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
     @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
@@ -50,6 +55,8 @@ struct TrackerOptions: ParsableArguments {
             ("control-database", controlDatabase), ("access", access), ("access-retry-in", accessRetryIn),
             ("counts-save-interval", countsSaveInterval), ("busy-timeout", busyTimeout), ("interval", interval),
             ("interval-jitter", intervalJitter), ("min-interval", minInterval), ("peer-ttl-factor", peerTTLFactor),
+            ("interval-mode", intervalMode), ("target-announce-rate", targetAnnounceRate), ("interval-min", intervalMin),
+            ("interval-max", intervalMax), ("early-announce", earlyAnnounce),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
             ("allow-ip-parameter", allowIPParameter), ("warning-message", warningMessage), ("tracker-id", trackerID),

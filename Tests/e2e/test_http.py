@@ -115,7 +115,7 @@ def test_bad_scrapes_and_wrong_paths(tracker):
     many = "&".join("info_hash=" + urllib.parse.quote_from_bytes(os.urandom(20)) for _ in range(65))
     status, body = get(tracker.url(f"/scrape?{many}"))
     assert status == 200 and b"at most 64" in bencode.decode(body)[b"failure reason"]
-    for path in ("/", "/stats", "/announce/extra", "/favicon.ico"):
+    for path in ("/", "/statistics", "/announce/extra", "/favicon.ico"):
         status, body = get(tracker.url(path))
         assert status == 404, path
         # A drop-in leaves other paths to the site (the web server's own 404); shoal's is bencoded.

@@ -1,7 +1,7 @@
 # Shoal: `make run` serves the tracker behind nginx on 127.0.0.1:$(PORT); `make test` runs every test.
 PORT ?= 6969
 WORKERS ?= 2
-BUILD_DEPS = libfcgi-dev libsqlite3-dev pkg-config
+BUILD_DEPS = libfcgi-dev libsqlite3-dev zlib1g-dev pkg-config
 RUN_DEPS = nginx
 BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
 TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd mktorrent transmission-cli prometheus opentracker

@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// Debian/Ubuntu: apt-get install libfcgi-dev libsqlite3-dev (both ship pkg-config files).
+// Debian/Ubuntu: apt-get install libfcgi-dev libsqlite3-dev zlib1g-dev (all ship pkg-config files).
 import PackageDescription
 
 let package = Package(
@@ -15,9 +15,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // gzip for full scrapes.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Pure protocol logic: no I/O, no Foundation.
         .target(name: "TrackerCore"),
-        .target(name: "TrackerStore", dependencies: ["TrackerCore", "CSQLite"]),
+        .target(name: "TrackerStore", dependencies: ["TrackerCore", "CSQLite", "CZlib"]),
         .target(name: "TrackerFastCGI", dependencies: ["TrackerCore", "CFastCGI"]),
         // .torrent files: the info dictionary's exact bytes, its v1 and v2 hashes, name and size.
         .target(name: "Metainfo", dependencies: ["TrackerCore", .product(name: "Crypto", package: "swift-crypto")]),

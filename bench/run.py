@@ -14,6 +14,7 @@ Shoal/ceiling.
 import argparse
 import bisect
 import grp
+import gzip
 import hashlib
 import os
 import pathlib
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,6 +59,9 @@ def parse_args():
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
+    p.add_argument("--full-scrape", action="store_true",
+                   help="Shoal only: full scrape of --torrents swarms (e.g. 1000000): generation time, raw and gzip "
+                        "sizes, cached full scrapes per second")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
     p.add_argument("--shoal", default=str(ROOT / ".build/release/shoal"), help="the shoal binary")
@@ -365,7 +370,7 @@ def fill_database(path, args, hashes, peers):
     rng = random.Random(args.seed)
     pick = zipf_sampler(len(hashes), args.zipf, rng)
     with sqlite3.connect(path) as db:
-        db.executescript((ROOT / "schema.sql").read_text())
+        db.executescript(peers_schema())
         expires = int(time.time()) + 3600
         rows = []
         for n in range(peers):
@@ -374,7 +379,61 @@ def fill_database(path, args, hashes, peers):
             # Signed 32-bit, as SQLitePeerStore.storedShuffle stores it.
             rows.append((hashes[pick()], seeder, rng.getrandbits(32) - (1 << 31), endpoint, b"-BN0001-" + b"%012d" % n,
                          seeder, 0, expires))
-        db.executemany("INSERT OR IGNORE INTO peers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT OR IGNORE INTO peers (info_hash, seeding, shuffle, endpoint, peer_id, complete, completed, "
+                       "expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def peers_schema():
+    """The peers database's section of schema.sql (the control database's follows it)."""
+    text = (ROOT / "schema.sql").read_text()
+    return text.split("-- ==== peers database ====")[1].split("-- ==== control database ====")[0]
+
+
+def run_full_scrape(args, directory):
+    """Full scrape with --torrents swarms: generation time, sizes, cached full scrapes per second."""
+    database = str(directory / "full-scrape.db")
+    with sqlite3.connect(database) as db:
+        db.executescript(peers_schema())
+        expires = int(time.time()) + 3600
+        rows = ((hashlib.sha1(b"full-%d" % n).digest(), n % 2, n - (1 << 30), bytes([10, n >> 16 & 0xff, n >> 8 & 0xff,
+                 n & 0xff, 0x1a, 0xe1]), b"-BN0001-" + b"%012d" % n, n % 2, 0, expires) for n in range(args.torrents))
+        db.executemany("INSERT INTO peers (info_hash, seeding, shuffle, endpoint, peer_id, complete, completed, expires) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    socket_path = directory / "full.sock"
+    group = "www-data" if os.geteuid() == 0 else grp.getgrgid(os.getgid()).gr_name
+    shoal = subprocess.Popen([args.shoal, "serve", "--listen", f"unix:{socket_path}", "--workers", str(args.workers),
+                              "--database", database, "--socket-group", group, "--control-database", "",
+                              "--full-scrape", "yes", "--full-scrape-interval", "0", "--full-scrape-cache", "3600"],
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    nginx, port = start_nginx(directory, f"unix:{socket_path}", args.nginx_workers)
+    target = Target("full-scrape", port, [shoal, nginx], lambda: None)
+    try:
+        url = f"http://127.0.0.1:{port}/scrape"
+        started = time.monotonic()
+        raw = urllib.request.urlopen(url, timeout=600).read()
+        generation = time.monotonic() - started
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            packed = response.read()
+            encoding = response.headers.get("Content-Encoding")
+        assert encoding == "gzip" and gzip.decompress(packed) == raw, "the gzip copy differs"
+        pids = target.pids()
+        before = cpu_ticks(pids)
+        out = subprocess.run(["wrk", "-t", str(args.threads), "-c", str(min(args.connections, 8)), "-d",
+                              f"{args.duration}s", "--timeout", "30s", "-H", "Accept-Encoding: gzip", url],
+                             capture_output=True, text=True, timeout=args.duration + 120).stdout
+        cpu = (cpu_ticks(target.pids()) - before) / TICKS
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        print(f"full scrape of {args.torrents} swarms: first (made, then sent) {generation:.2f} s; "
+              f"{len(raw)} bytes raw, {len(packed)} gzip ({len(packed) / len(raw):.0%}); "
+              f"cached and gzipped: {requests / args.duration:.1f} full scrapes/s, "
+              f"{cpu / max(1, requests) * 1000:.1f} ms CPU each, non-2xx {errors.group(1) if errors else 0}")
+    finally:
+        target.stop()
 
 
 def run_scale(args, directory, hashes, requests_file):
@@ -409,6 +468,9 @@ def main():
     directory = pathlib.Path(tempfile.mkdtemp(prefix="shoal-bench-", dir="/dev/shm"))
     os.chmod(directory, 0o755)
     try:
+        if args.full_scrape:
+            run_full_scrape(args, directory)
+            return
         hashes = info_hashes(args.torrents)
         requests_file = write_workload(args, directory, hashes)
         measured_file = write_scrapes(args, directory, hashes) if args.scrape else requests_file
@@ -420,6 +482,7 @@ def main():
         if args.scale:
             run_scale(args, directory, hashes, requests_file)
             return
+
         starters = {"opentracker": start_opentracker, "ceiling": start_ceiling, "upsert-select": start_upsert_select,
                     "shoal": start_shoal,
                     "shoal-whitelist": lambda args, directory, hashes: start_shoal(

@@ -199,6 +199,20 @@ extension Setting {
             help: "Honour the announce 'ip' parameter, and only from trusted proxies or local networks "
                 + "(loopback, RFC 1918, ULA, link-local).",
             get: { $0.policy.clientAddress.allowsIPParameter }, set: { $0.policy.clientAddress.allowsIPParameter = $1 }),
+        boolean(
+            "full-scrape",
+            help: "Answer /scrape without info_hash with every torrent the access list allows: one cached copy "
+                + "all responders share, gzipped when the client accepts it, once per full-scrape-interval per address.",
+            get: { $0.policy.fullScrape }, set: { $0.policy.fullScrape = $1 }),
+        integer(
+            "full-scrape-cache", unit: "seconds", range: 1...86_400,
+            help: "How old the shared full scrape may get before one responder makes a new one (meanwhile the "
+                + "old one is served).",
+            get: { $0.policy.fullScrapeCacheSeconds }, set: { $0.policy.fullScrapeCacheSeconds = $1 }),
+        integer(
+            "full-scrape-interval", unit: "seconds", range: 0...86_400,
+            help: "Seconds one client address must wait between two full scrapes; sooner gets a failure with retry in.",
+            get: { $0.policy.fullScrapeIntervalSeconds }, set: { $0.policy.fullScrapeIntervalSeconds = $1 }),
         Setting(
             name: "warning-message", valueName: "text",
             help: "A 'warning message' added to every announce reply (clients show it; the announce still works), "

@@ -59,6 +59,12 @@ public struct Policy: Equatable, Sendable {
     public var trackerID: String = ""
     /// The oldest announce form accepted (WhitSoft's required protocol).
     public var announceProtocol: AnnounceProtocol = .any
+    /// `/scrape` without `info_hash` answers for every torrent the access list allows.
+    public var fullScrape = false
+    /// Seconds a generated full scrape is served before it is made again (in the background).
+    public var fullScrapeCacheSeconds = 300
+    /// Seconds one client address must wait between two full scrapes.
+    public var fullScrapeIntervalSeconds = 600
     /// The path /stats answers on (its last segment counts, like /announce's).
     public var statsPath: String = "/stats"
     /// Networks allowed to read /stats without the token.

@@ -71,3 +71,10 @@ public struct StatsSnapshot: Sendable {
 public protocol StatsSource: AnyObject {
     func snapshot(includingTop: Bool) throws -> StatsSnapshot
 }
+
+/// Full scrapes: a cached document every responder shares, and a per-address throttle.
+public protocol FullScrapeSource: AnyObject {
+    /// The bencoded full scrape (gzipped when `gzip`), or `TrackerFailure.fullScrapeThrottled`
+    /// when `address` had one less than `policy.fullScrapeIntervalSeconds` ago.
+    func fullScrape(for address: IPAddress, gzip: Bool, policy: Policy, now: Int64) throws -> [UInt8]
+}

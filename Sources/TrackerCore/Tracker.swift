@@ -11,6 +11,7 @@ public final class Tracker {
     /// Where request outcomes are counted (nil: not counted), and where /stats reads from.
     public var counters: StatsCounters?
     public var statsSource: (any StatsSource)?
+    public var fullScrapes: (any FullScrapeSource)?
     private let clock: () -> Int64
     private let log: (String) -> Void
     private var random: FastRandom
@@ -128,7 +129,7 @@ public final class Tracker {
 
     private func scrape(_ request: TrackerRequest) throws -> TrackerResponse {
         let parsed = try ScrapeRequest(query: request.query, limit: policy.maxScrapeHashes)
-        guard !parsed.infoHashes.isEmpty else { throw TrackerFailure.fullScrapeDisabled }
+        guard !parsed.infoHashes.isEmpty else { return try fullScrape(request) }
         // Refused torrents are left out of `files`, as if unknown.
         let served = try parsed.infoHashes.filter { try admits($0) }
         let counts = served.isEmpty ? [] : try store.scrape(served)
@@ -137,6 +138,24 @@ public final class Tracker {
         var out = BencodeWriter()
         response.encode(into: &out)
         return TrackerResponse(status: 200, body: out.bytes)
+    }
+
+    /// Every allowed torrent's counts in one cached document, once per interval per address.
+    private func fullScrape(_ request: TrackerRequest) throws -> TrackerResponse {
+        guard policy.fullScrape, let fullScrapes else { throw TrackerFailure.fullScrapeDisabled }
+        guard let raw = request.remoteAddress, let remote = IPAddress(text: raw) else { throw MissingClientAddress() }
+        let address = policy.clientAddress.clientAddress(remote: remote, headerValue: request.forwardedHeader)
+        let body: [UInt8]
+        do {
+            body = try fullScrapes.fullScrape(for: address, gzip: request.acceptsGzip, policy: policy, now: clock())
+        } catch let refusal as TrackerFailure where refusal == .fullScrapeThrottled {
+            counters?.add("full_scrape.throttled")
+            throw refusal
+        }
+        counters?.add("full_scrape.served")
+        counters?.add("full_scrape.bytes", Int64(body.count))
+        return TrackerResponse(
+            status: 200, body: body, headers: request.acceptsGzip ? [TrackerResponse.Header("Content-Encoding", "gzip")] : [])
     }
 
     /// The interval and min interval to tell clients: fixed, or adapted to the peer count.
@@ -174,6 +193,7 @@ public final class Tracker {
     /// BEP 31 `retry in` for a refusal: soon when the tracker is full, later when a list refused.
     private func retryIn(after refusal: TrackerFailure) -> Int? {
         if refusal == .trackerFull { return policy.retryInMinutes }
+        if refusal == .fullScrapeThrottled { return max(1, (policy.fullScrapeIntervalSeconds + 59) / 60) }
         if refusal == .tooEarly { return max(1, (currentIntervals?.minInterval ?? policy.minInterval) / 60) }
         if refusal.isAccessRefusal { return policy.accessRetryInMinutes }
         return nil
@@ -265,8 +285,9 @@ public final class Tracker {
 
     /// A closed tracker whose control database cannot be read right now: answered 503, never
     /// served as if open.
-    struct AccessListMissing: Error, CustomStringConvertible {
-        var description: String { "the control database is not available, so the access list cannot be read" }
+    public struct AccessListMissing: Error, CustomStringConvertible {
+        public init() {}
+        public var description: String { "the control database is not available, so the access list cannot be read" }
     }
 
     /// Logs a line unless the same one was logged in the last minute, so a database that stays

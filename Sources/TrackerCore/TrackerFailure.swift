@@ -42,6 +42,10 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     /// The peer_id matches no `allow` client rule, or a `deny` one. Sent with `retry in`.
     public static let clientNotAllowed = TrackerFailure("client not allowed on this tracker", kind: "client_not_allowed")
 
+    /// `full-scrape-interval` has not passed since this address's last full scrape.
+    public static let fullScrapeThrottled = TrackerFailure(
+        "full scrape allowed once per full-scrape-interval per address: retry later", kind: "full_scrape_throttled")
+
     /// `early-announce = refuse` and a regular re-announce came before `min interval`.
     public static let tooEarly = TrackerFailure(
         "announced too soon: wait min interval between regular announces", kind: "too_early")

@@ -10,6 +10,8 @@ public struct TrackerRequest: Equatable, Sendable {
     public var forwardedHeader: [UInt8]?
     /// The `Authorization` header; read only for /stats requests.
     public var authorization: [UInt8]?
+    /// `Accept-Encoding` names gzip; read only for full scrapes.
+    public var acceptsGzip = false
 
     public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?, forwardedHeader: [UInt8]? = nil) {
         self.path = path

@@ -15,4 +15,11 @@ public protocol BatchResponder: AnyObject {
     /// Upkeep that must not wait for requests (expiring peers, the disk reserve), called about
     /// once a second outside any batch while the worker holds the turn.
     func maintain()
+    /// Upkeep that takes long and needs no turn (making a shared cache), called right after
+    /// `maintain` once the turn is given up, so that the other workers go on meanwhile.
+    func maintainOutsideTurn()
+}
+
+extension BatchResponder {
+    public func maintainOutsideTurn() {}
 }

@@ -48,6 +48,7 @@ public enum ConnectionLoop {
             turnstile?.enter()
             responder.maintain()
             turnstile?.leave()
+            responder.maintainOutsideTurn()
         }
         var descriptors: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

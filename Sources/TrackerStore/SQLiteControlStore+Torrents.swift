@@ -134,6 +134,14 @@ extension SQLiteControlStore {
         return result
     }
 
+    /// Every hash on the list (for a full scrape's one pass).
+    public func allListedHashes() throws -> Set<[UInt8]> {
+        let rows = try database.prepare("SELECT info_hash FROM torrent_hashes")
+        var hashes = Set<[UInt8]>()
+        while try rows.step() { hashes.insert(rows.blob(at: 0)) }
+        return hashes
+    }
+
     /// The hashes of the torrent with `id`, by version.
     public func hashes(ofTorrent id: Int64) throws -> [InfoHash] {
         let rows = try database.prepare("SELECT info_hash FROM torrent_hashes WHERE torrent = ?1 ORDER BY version")

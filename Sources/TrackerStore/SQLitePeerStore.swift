@@ -22,6 +22,8 @@ public final class SQLitePeerStore: PeerStore {
     typealias PeerKey = (hash: [UInt8], seeding: Int64, shuffle: Int64, endpoint: [UInt8])
     /// Where this process's sweep continues; the empty key sorts before every row.
     var sweepFrom: PeerKey = ([], 0, 0, [])
+    /// The database file's path.
+    public var spaceGuardPath: String { spaceGuard.path }
     /// Expired peers this process deleted (counted for /stats; a rolled-back sweep may count twice).
     public var expiredRemoved: Int64 = 0
 

@@ -181,6 +181,13 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- When each client address last got a full scrape (`full-scrape-interval` throttles them); rows
+-- older than the interval are deleted by the upkeep.
+CREATE TABLE IF NOT EXISTS full_scrape_clients (
+    address BLOB    PRIMARY KEY,  -- 4 or 16 bytes
+    last    INTEGER NOT NULL      -- Unix time
+) WITHOUT ROWID;
+
 -- Results too costly to compute per request, shared by every responder: `top100` (the busiest
 -- swarms, for /stats), recomputed by whoever finds it older than a minute.
 CREATE TABLE IF NOT EXISTS cache (

@@ -13,7 +13,7 @@ import TrackerStore
 /// connection per database file, and at most `maxOpenDatabases` of them: a flood of distinct
 /// values (each busy timeout once opened a connection of its own, never closed) costs a bounded
 /// amount of memory and descriptors. Nothing here outlives the process in a way that matters.
-final class Responder: BatchResponder, StatsSource {
+final class Responder: BatchResponder, StatsSource, FullScrapeSource {
     /// Databases one worker keeps open besides its own; the least recently used is closed first.
     static let maxOpenDatabases = 8
     /// Distinct sets of request parameters one worker keeps a tracker for.
@@ -59,6 +59,9 @@ final class Responder: BatchResponder, StatsSource {
     private var batchSize = 0
     /// The database of the request being answered: /stats reports on it.
     private var serving: OpenStore?
+    /// Full scrape copies by database, with the access mode and age they were last asked with.
+    private var fullScrapeCaches: [String: (cache: FullScrapeCache, access: AccessMode, maxAge: Int64)] = [:]
+    private var nextFullScrapeCleanup: Int64 = 0
 
     /// - Parameter readsRequestSettings: false for plain CGI, whose parameters are the process
     ///   environment and were already read as such.
@@ -104,6 +107,10 @@ final class Responder: BatchResponder, StatsSource {
         for entry in stores.values { entry.store.maintain(now: now) }
         saveCounts(now: now)
         flushCounters()
+        if now >= nextFullScrapeCleanup, let own = stores[base.configuration.database] {
+            nextFullScrapeCleanup = now + 60
+            try? own.store.forgetFullScrapeClients(before: now - Int64(base.configuration.policy.fullScrapeIntervalSeconds))
+        }
     }
 
     /// Adds what this worker counted to the shared counters of its own database. If that fails
@@ -120,6 +127,44 @@ final class Responder: BatchResponder, StatsSource {
         } catch {
             for (name, amount) in increments { counters.add(name, amount) }
         }
+    }
+
+    func fullScrape(for address: IPAddress, gzip: Bool, policy: Policy, now: Int64) throws -> [UInt8] {
+        guard let store = serving?.store else { throw TrackerFailure.unavailable }
+        guard try store.claimFullScrape(for: address, interval: Int64(policy.fullScrapeIntervalSeconds), now: now) else {
+            throw TrackerFailure.fullScrapeThrottled
+        }
+        let path = store.spaceGuardPath
+        let cache = fullScrapeCaches[path]?.cache
+            ?? FullScrapeCache(databasePath: path, mode: mode_t(base.configuration.databaseMode))
+        let maxAge = Int64(policy.fullScrapeCacheSeconds)
+        fullScrapeCaches[path] = (cache, policy.access, maxAge)
+        return try cache.body(gzip: gzip, maxAge: maxAge, now: now) {
+            try makeFullScrape(store, access: policy.access)
+        }
+    }
+
+    /// Stale full scrapes are made again here, outside the turn: the others go on serving.
+    func maintainOutsideTurn() {
+        let now = Int64(time(nil))
+        for (path, entry) in fullScrapeCaches {
+            guard let store = stores[path]?.store else { continue }
+            do {
+                try entry.cache.refreshIfWanted(maxAge: entry.maxAge, now: now) {
+                    try makeFullScrape(store, access: entry.access)
+                }
+            } catch {
+                log.once("could not make the full scrape of \(path): \(error)")
+            }
+        }
+    }
+
+    private func makeFullScrape(_ store: SQLitePeerStore, access: AccessMode) throws -> [UInt8] {
+        guard access != .open else { return try store.fullScrapeBody { _ in true } }
+        guard let control else { throw Tracker.AccessListMissing() }
+        let listed = try control.allListedHashes()
+        let whitelist = access == .whitelist
+        return try store.fullScrapeBody { listed.contains($0) == whitelist }
     }
 
     func snapshot(includingTop: Bool) throws -> StatsSnapshot {
@@ -155,6 +200,10 @@ final class Responder: BatchResponder, StatsSource {
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
         var request = CGIVariables.trackerRequest(forwardedHeader: header, parameters.value)
         if route.tracker.isStatsPath(request.path) { request.authorization = parameters.value("HTTP_AUTHORIZATION") }
+        if route.tracker.policy.fullScrape, TrackerCore.Route(path: request.path) == .scrape,
+            let accepted = parameters.value("HTTP_ACCEPT_ENCODING") {
+            request.acceptsGzip = String(decoding: accepted, as: UTF8.self).lowercased().contains("gzip")
+        }
         serving = route.database
         return route.tracker.respond(to: request)
     }
@@ -211,6 +260,7 @@ final class Responder: BatchResponder, StatsSource {
         let tracker = makeTracker(store: open.store, accessList: control, policy: configuration.policy)
         tracker.counters = counters
         tracker.statsSource = self
+        tracker.fullScrapes = self
         return Route(
             tracker: tracker, database: open, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
             hasControl: control != nil)

@@ -36,6 +36,9 @@ struct TrackerOptions: ParsableArguments {
     @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
     @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
     @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(parsing: .unconditional, help: help("full-scrape")) var fullScrape: String?
+    @Option(parsing: .unconditional, help: help("full-scrape-cache")) var fullScrapeCache: String?
+    @Option(parsing: .unconditional, help: help("full-scrape-interval")) var fullScrapeInterval: String?
     @Option(parsing: .unconditional, help: help("warning-message")) var warningMessage: String?
     @Option(name: .customLong("tracker-id"), parsing: .unconditional, help: help("tracker-id")) var trackerID: String?
     @Option(parsing: .unconditional, help: help("announce-protocol")) var announceProtocol: String?
@@ -59,7 +62,8 @@ struct TrackerOptions: ParsableArguments {
             ("interval-max", intervalMax), ("early-announce", earlyAnnounce),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
-            ("allow-ip-parameter", allowIPParameter), ("warning-message", warningMessage), ("tracker-id", trackerID),
+            ("allow-ip-parameter", allowIPParameter), ("full-scrape", fullScrape), ("full-scrape-cache", fullScrapeCache),
+            ("full-scrape-interval", fullScrapeInterval), ("warning-message", warningMessage), ("tracker-id", trackerID),
             ("announce-protocol", announceProtocol), ("stats-path", statsPath), ("stats-allow", statsAllow),
             ("stats-token", statsToken), ("stats-denied", statsDenied),
         ]

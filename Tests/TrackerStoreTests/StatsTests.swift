@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import TrackerCore
 import TrackerStore
@@ -88,5 +89,50 @@ final class StoreStats: StatsSource {
         #expect(text(f.respond(path: "/stats", query: "mode=top100", remoteAddress: "127.0.0.1")) == first, "cached")
         f.now += 31
         #expect(text(f.respond(path: "/stats", query: "mode=top100", remoteAddress: "127.0.0.1")) != first)
+    }
+}
+
+@Suite struct FullScrapeTests {
+    @Test func theBodyHoldsEveryAllowedSwarmAndGzipRoundTrips() throws {
+        let f = try Fixture()
+        try f.announce(torrent: 2, peer: 1, left: 0, event: "completed")
+        try f.announce(torrent: 1, peer: 2, left: 5, event: "paused")
+        try f.announce(torrent: 1, peer: 3, left: 5)
+        let body = try f.store.fullScrapeBody { _ in true }
+        let scrape = try f.scrape([1, 2])
+        #expect(try Bencode.decode(body)["files"] == scrape["files"], "the same entries as a scrape of every hash")
+        let onlyTwo = try f.store.fullScrapeBody { $0 == twenty(2, tag: 0xaa) }
+        guard case .dictionary(let files)? = try Bencode.decode(onlyTwo)["files"] else { Issue.record("no files"); return }
+        #expect(Array(files.keys) == [twenty(2, tag: 0xaa)])
+        #expect(Gzip.decompress(Gzip.compress(body)!) == body)
+    }
+
+    @Test func oneAddressGetsOnePerInterval() throws {
+        let f = try Fixture()
+        let address = IPAddress(text: Array("192.0.2.1".utf8))!
+        #expect(try f.store.claimFullScrape(for: address, interval: 600, now: f.now))
+        #expect(try !f.store.claimFullScrape(for: address, interval: 600, now: f.now + 599))
+        #expect(try f.store.claimFullScrape(for: IPAddress(text: Array("192.0.2.2".utf8))!, interval: 600, now: f.now))
+        #expect(try f.store.claimFullScrape(for: address, interval: 600, now: f.now + 600))
+        try f.store.forgetFullScrapeClients(before: f.now + 1)
+        #expect(try f.count("SELECT count(*) FROM full_scrape_clients") == 1)
+    }
+
+    @Test func aStaleCopyIsServedAndMadeAgainOnceOutsideTheRequest() throws {
+        let f = try Fixture()
+        let cache = FullScrapeCache(databasePath: f.path, mode: 0o600)
+        var made = 0
+        let first = try cache.body(gzip: false, maxAge: 60, now: f.now) { made += 1; return Array("first".utf8) }
+        #expect(first == Array("first".utf8) && made == 1)
+        let gzipped = try cache.body(gzip: true, maxAge: 60, now: f.now) { made += 1; return [] }
+        #expect(Gzip.decompress(gzipped) == Array("first".utf8) && made == 1)
+        // Two minutes on (the file's time is the real clock's): the old copy is served, not made.
+        let later = Int64(time(nil)) + 120
+        #expect(try cache.body(gzip: false, maxAge: 60, now: later) { made += 1; return [] } == Array("first".utf8))
+        #expect(made == 1)
+        try cache.refreshIfWanted(maxAge: 60, now: later) { made += 1; return Array("second".utf8) }
+        try cache.refreshIfWanted(maxAge: 60, now: later) { made += 1; return [] }
+        #expect(made == 2, "once")
+        #expect(try cache.body(gzip: false, maxAge: 60, now: later) { [] } == Array("second".utf8))
     }
 }

@@ -200,6 +200,16 @@ extension Setting {
                 + "(loopback, RFC 1918, ULA, link-local).",
             get: { $0.policy.clientAddress.allowsIPParameter }, set: { $0.policy.clientAddress.allowsIPParameter = $1 }),
         boolean(
+            "status-page",
+            help: "Serve an HTML status page at the tracker's root (/ under its prefix): totals and the busiest "
+                + "torrents with their names when known.",
+            get: { $0.policy.statusPage }, set: { $0.policy.statusPage = $1 }),
+        boolean(
+            "serve-torrents",
+            help: "Serve registered .torrent files at file?info_hash=… (never in access = blacklist); the status "
+                + "page links them.",
+            get: { $0.policy.serveTorrents }, set: { $0.policy.serveTorrents = $1 }),
+        boolean(
             "full-scrape",
             help: "Answer /scrape without info_hash with every torrent the access list allows: one cached copy "
                 + "all responders share, gzipped when the client accepts it, once per full-scrape-interval per address.",

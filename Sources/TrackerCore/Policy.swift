@@ -65,6 +65,10 @@ public struct Policy: Equatable, Sendable {
     public var fullScrapeCacheSeconds = 300
     /// Seconds one client address must wait between two full scrapes.
     public var fullScrapeIntervalSeconds = 600
+    /// The tracker's root (`/` under its prefix) serves the status page.
+    public var statusPage = false
+    /// `file?info_hash=` serves registered .torrent files.
+    public var serveTorrents = false
     /// The path /stats answers on (its last segment counts, like /announce's).
     public var statsPath: String = "/stats"
     /// Networks allowed to read /stats without the token.

@@ -5,12 +5,18 @@
 public enum Route: Equatable, Sendable {
     case announce
     case scrape
+    /// The tracker's root (`/`, `/tracker/`): the status page, when it is on.
+    case statusPage
+    /// `file?info_hash=…`: a registered .torrent, when serving them is on.
+    case torrentFile
 
     public init?<C: BidirectionalCollection>(path: C) where C.Element == UInt8 {
         let segment = path.reversed().prefix { $0 != UInt8(ascii: "/") }.reversed()
         switch String(decoding: segment, as: UTF8.self) {
         case "announce", "announce.php": self = .announce
         case "scrape", "scrape.php": self = .scrape
+        case "": self = .statusPage
+        case "file": self = .torrentFile
         default: return nil
         }
     }

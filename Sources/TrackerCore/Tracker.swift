@@ -12,6 +12,7 @@ public final class Tracker {
     public var counters: StatsCounters?
     public var statsSource: (any StatsSource)?
     public var fullScrapes: (any FullScrapeSource)?
+    public var catalog: (any TorrentCatalog)?
     private let clock: () -> Int64
     private let log: (String) -> Void
     private var random: FastRandom
@@ -56,6 +57,11 @@ public final class Tracker {
             if isStatsPath(request.path) { return stats(request) }
             return (failure(.notFound, status: 404), "request.other.not_found")
         }
+        switch route {
+        case .statusPage: return statusPage()
+        case .torrentFile: return torrentFile(request)
+        case .announce, .scrape: break
+        }
         let name = route == .announce ? "announce" : "scrape"
         guard request.query.count <= policy.maxQueryLength else {
             return (failure(.queryTooLong), "request.\(name).query_too_long")
@@ -64,6 +70,7 @@ public final class Tracker {
             switch route {
             case .announce: return (try announce(request), "request.announce.ok")
             case .scrape: return (try scrape(request), "request.scrape.ok")
+            case .statusPage, .torrentFile: preconditionFailure("answered above")
             }
         } catch let refusal as TrackerFailure {
             return (failure(refusal, retryIn: retryIn(after: refusal)), "request.\(name).\(refusal.kind)")
@@ -197,6 +204,42 @@ public final class Tracker {
         if refusal == .tooEarly { return max(1, (currentIntervals?.minInterval ?? policy.minInterval) / 60) }
         if refusal.isAccessRefusal { return policy.accessRetryInMinutes }
         return nil
+    }
+
+    /// The HTML status page at the tracker's root, when it is on.
+    private func statusPage() -> (TrackerResponse, String) {
+        guard policy.statusPage, let catalog else { return (failure(.notFound, status: 404), "request.other.not_found") }
+        do {
+            let (snapshot, busiest) = try catalog.busiest(limit: 50)
+            let page = StatusPage.html(snapshot, busiest: busiest, title: "Shoal BitTorrent tracker")
+            return (TrackerResponse(status: 200, body: Array(page.utf8), contentType: "text/html; charset=utf-8"),
+                    "request.status_page.ok")
+        } catch {
+            logOnce("status page: \(error)")
+            return (failure(.unavailable, status: 503, retryIn: policy.retryInMinutes), "request.status_page.unavailable")
+        }
+    }
+
+    /// A registered .torrent file, when serving them is on; 404 for anything else.
+    private func torrentFile(_ request: TrackerRequest) -> (TrackerResponse, String) {
+        let notFound = (TrackerResponse(status: 404, body: Array("no such torrent file\n".utf8)), "request.file.not_found")
+        guard policy.serveTorrents, let catalog, let value = Self.queryValue(request.query, "info_hash") else {
+            return notFound
+        }
+        let hash = InfoHash(value) ?? InfoHash(hex: String(decoding: value, as: UTF8.self))
+        guard let hash else { return notFound }
+        do {
+            guard let file = try catalog.torrentFile(hash) else { return notFound }
+            let filename = (file.name ?? StatsFormats.upperHex(hash.bytes).lowercased())
+                .map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.() ".contains($0)) ? $0 : "_" }
+            return (TrackerResponse(
+                status: 200, body: file.bytes, contentType: "application/x-bittorrent",
+                headers: [TrackerResponse.Header("Content-Disposition", "attachment; filename=\"\(String(filename)).torrent\"")]),
+                "request.file.ok")
+        } catch {
+            logOnce("torrent file: \(error)")
+            return (failure(.unavailable, status: 503, retryIn: policy.retryInMinutes), "request.file.unavailable")
+        }
     }
 
     /// /stats for allowed networks or the token; 403 (or 404) for anyone else.

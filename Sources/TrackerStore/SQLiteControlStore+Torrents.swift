@@ -134,6 +134,19 @@ extension SQLiteControlStore {
         return result
     }
 
+    /// The name and .torrent bytes registered for `infoHash` (either of a torrent's hashes).
+    public func catalogEntry(_ infoHash: InfoHash, withMetainfo: Bool) throws -> (name: String?, metainfo: [UInt8]?)? {
+        let row = try statement("""
+            SELECT t.name, \(withMetainfo ? "t.metainfo" : "t.metainfo IS NOT NULL") FROM torrent_hashes h
+            JOIN torrents t ON t.id = h.torrent WHERE h.info_hash = ?1
+            """)
+        row.bind(infoHash.bytes, at: 1)
+        defer { row.reset() }
+        guard try row.step() else { return nil }
+        if withMetainfo { return (row.text(at: 0), row.isNull(at: 1) ? nil : row.blob(at: 1)) }
+        return (row.text(at: 0), row.int64(at: 1) == 1 ? [] : nil)
+    }
+
     /// Every hash on the list (for a full scrape's one pass).
     public func allListedHashes() throws -> Set<[UInt8]> {
         let rows = try database.prepare("SELECT info_hash FROM torrent_hashes")

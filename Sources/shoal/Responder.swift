@@ -13,7 +13,7 @@ import TrackerStore
 /// connection per database file, and at most `maxOpenDatabases` of them: a flood of distinct
 /// values (each busy timeout once opened a connection of its own, never closed) costs a bounded
 /// amount of memory and descriptors. Nothing here outlives the process in a way that matters.
-final class Responder: BatchResponder, StatsSource, FullScrapeSource {
+final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCatalog {
     /// Databases one worker keeps open besides its own; the least recently used is closed first.
     static let maxOpenDatabases = 8
     /// Distinct sets of request parameters one worker keeps a tracker for.
@@ -59,6 +59,7 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource {
     private var batchSize = 0
     /// The database of the request being answered: /stats reports on it.
     private var serving: OpenStore?
+    private var servingPolicy: Policy?
     /// Full scrape copies by database, with the access mode and age they were last asked with.
     private var fullScrapeCaches: [String: (cache: FullScrapeCache, access: AccessMode, maxAge: Int64)] = [:]
     private var nextFullScrapeCleanup: Int64 = 0
@@ -167,6 +168,32 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource {
         return try store.fullScrapeBody { listed.contains($0) == whitelist }
     }
 
+    func busiest(limit: Int) throws -> (StatsSnapshot, [StatusPage.Entry]) {
+        let snapshot = try self.snapshot(includingTop: true)
+        guard let store = serving?.store else { return (snapshot, []) }
+        let access = servingPolicy?.access ?? .open
+        var entries: [StatusPage.Entry] = []
+        for (hash, _) in snapshot.topByPeers where entries.count < limit {
+            guard let infoHash = InfoHash(hash) else { continue }
+            let known = try control?.catalogEntry(infoHash, withMetainfo: false)
+            if access == .whitelist && known == nil || access == .blacklist && known != nil { continue }
+            let counts = try store.scrape([infoHash])[0]
+            entries.append(StatusPage.Entry(
+                infoHash: hash, name: known?.name, seeders: Int64(counts.seeders), leechers: Int64(counts.leechers),
+                downloaded: Int64(counts.downloaded),
+                hasFile: known?.metainfo != nil && access != .blacklist && servingPolicy?.serveTorrents == true))
+        }
+        return (snapshot, entries)
+    }
+
+    func torrentFile(_ infoHash: InfoHash) throws -> (bytes: [UInt8], name: String?)? {
+        // A blacklist's entries are the banned torrents: never handed out.
+        guard servingPolicy?.access != .blacklist, let entry = try control?.catalogEntry(infoHash, withMetainfo: true),
+            let bytes = entry.metainfo
+        else { return nil }
+        return (bytes, entry.name)
+    }
+
     func snapshot(includingTop: Bool) throws -> StatsSnapshot {
         guard let store = serving?.store ?? stores[base.configuration.database]?.store else { return StatsSnapshot() }
         return try store.statsSnapshot(control: control, includingTop: includingTop, now: Int64(time(nil)))
@@ -205,6 +232,7 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource {
             request.acceptsGzip = String(decoding: accepted, as: UTF8.self).lowercased().contains("gzip")
         }
         serving = route.database
+        servingPolicy = route.tracker.policy
         return route.tracker.respond(to: request)
     }
 
@@ -261,6 +289,7 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource {
         tracker.counters = counters
         tracker.statsSource = self
         tracker.fullScrapes = self
+        tracker.catalog = self
         return Route(
             tracker: tracker, database: open, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
             hasControl: control != nil)

@@ -36,6 +36,8 @@ struct TrackerOptions: ParsableArguments {
     @Option(name: .customLong("default-numwant"), parsing: .unconditional, help: help("default-numwant")) var defaultNumWant: String?
     @Option(name: .customLong("max-numwant"), parsing: .unconditional, help: help("max-numwant")) var maxNumWant: String?
     @Option(parsing: .unconditional, help: help("max-scrape-hashes")) var maxScrapeHashes: String?
+    @Option(parsing: .unconditional, help: help("status-page")) var statusPage: String?
+    @Option(parsing: .unconditional, help: help("serve-torrents")) var serveTorrents: String?
     @Option(parsing: .unconditional, help: help("full-scrape")) var fullScrape: String?
     @Option(parsing: .unconditional, help: help("full-scrape-cache")) var fullScrapeCache: String?
     @Option(parsing: .unconditional, help: help("full-scrape-interval")) var fullScrapeInterval: String?
@@ -62,7 +64,8 @@ struct TrackerOptions: ParsableArguments {
             ("interval-max", intervalMax), ("early-announce", earlyAnnounce),
             ("default-numwant", defaultNumWant), ("max-numwant", maxNumWant), ("max-scrape-hashes", maxScrapeHashes),
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
-            ("allow-ip-parameter", allowIPParameter), ("full-scrape", fullScrape), ("full-scrape-cache", fullScrapeCache),
+            ("allow-ip-parameter", allowIPParameter), ("status-page", statusPage), ("serve-torrents", serveTorrents),
+            ("full-scrape", fullScrape), ("full-scrape-cache", fullScrapeCache),
             ("full-scrape-interval", fullScrapeInterval), ("warning-message", warningMessage), ("tracker-id", trackerID),
             ("announce-protocol", announceProtocol), ("stats-path", statsPath), ("stats-allow", statsAllow),
             ("stats-token", statsToken), ("stats-denied", statsDenied),

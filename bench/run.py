@@ -56,6 +56,7 @@ def parse_args():
                    help="comma-separated, run in this order: opentracker (with every torrent on its whitelist), "
                         "ceiling, upsert-select (C: one SQLite upsert + one select per announce), shoal (nginx + "
                         "shoal serve, access open), shoal-whitelist (access whitelist, every torrent listed), "
+                        "shoal-features (adaptive intervals, status page and full scrape on), "
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
@@ -250,7 +251,7 @@ start_upsert_select = start_c_responder("upsert-select", "upsert_select.c", ["-l
                                         env=lambda directory: {"BENCH_DB": str(directory / "upsert-select.db")})
 
 
-def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal", access_mode="open"):
+def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal", access_mode="open", extra=()):
     socket_path = directory / f"{name}.sock"
     database = database or str(directory / f"{name}.db")
     binary = binary or args.shoal
@@ -272,7 +273,7 @@ def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal
     elif access_mode != "open":
         sys.exit(f"bench: {binary} has no access lists")
     shoal = subprocess.Popen([binary, "serve", "--listen", f"unix:{socket_path}", "--workers",
-                              str(args.workers), "--database", database, *access], stderr=subprocess.DEVNULL)
+                              str(args.workers), "--database", database, *access, *extra], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not socket_path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -342,10 +343,10 @@ def database_bytes_per_peer(path):
 
 def report(results):
     print()
-    print(f"{'target':<15} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
+    print(f"{'target':<16} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>11} {'errors':>7} {'closed':>7} "
           f"{'bad':>5} {'failures':>8} {'RSS MiB':>8}")
     for name, r in results.items():
-        print(f"{name:<15} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
+        print(f"{name:<16} {r['rate']:>9.0f} {r['p50_us'] / 1000:>7.2f} {r['p99_us'] / 1000:>7.2f} "
               f"{r['cpu_us']:>11.1f} {int(r['errors']):>7} {int(r['closed']):>7} {int(r['bad']):>5} {int(r['failures']):>8} "
               f"{r['rss_kib'] / 1024:>8.1f}")
     print("closed: connections the server closed after a reply (wrk counts them as read errors); "
@@ -356,6 +357,10 @@ def report(results):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
+        if "shoal-features" in results:
+            features = results["shoal-features"]
+            print(f"shoal-features/shoal: throughput {features['rate'] / shoal['rate']:.2f}x, "
+                  f"CPU per request {features['cpu_us'] / shoal['cpu_us']:.2f}x")
         if "shoal-whitelist" in results:
             closed = results["shoal-whitelist"]
             print(f"shoal-whitelist/shoal: throughput {closed['rate'] / shoal['rate']:.2f}x, "
@@ -487,6 +492,9 @@ def main():
                     "shoal": start_shoal,
                     "shoal-whitelist": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, name="shoal-whitelist", access_mode="whitelist"),
+                    "shoal-features": lambda args, directory, hashes: start_shoal(
+                        args, directory, hashes, name="shoal-features",
+                        extra=["--interval-mode", "adaptive", "--status-page", "yes", "--full-scrape", "yes"]),
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}

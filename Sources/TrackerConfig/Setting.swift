@@ -223,6 +223,12 @@ extension Setting {
             "full-scrape-interval", unit: "seconds", range: 0...86_400,
             help: "Seconds one client address must wait between two full scrapes; sooner gets a failure with retry in.",
             get: { $0.policy.fullScrapeIntervalSeconds }, set: { $0.policy.fullScrapeIntervalSeconds = $1 }),
+        integer(
+            "decoy-peers", unit: "count", range: 0...20,
+            help: "Mix up to this many random made-up peers into each announce reply that has real ones, for "
+                + "plausible deniability (opentracker, chihaya). Their addresses are random, may belong to anyone, "
+                + "and clients will try them. 0 (the default): off.",
+            get: { $0.policy.decoyPeers }, set: { $0.policy.decoyPeers = $1 }),
         Setting(
             name: "warning-message", valueName: "text",
             help: "A 'warning message' added to every announce reply (clients show it; the announce still works), "

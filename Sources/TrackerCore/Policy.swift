@@ -69,6 +69,8 @@ public struct Policy: Equatable, Sendable {
     public var statusPage = false
     /// `file?info_hash=` serves registered .torrent files.
     public var serveTorrents = false
+    /// Up to this many random made-up peers mixed into each announce reply (see `Decoys`); 0: off.
+    public var decoyPeers = 0
     /// The path /stats answers on (its last segment counts, like /announce's).
     public var statsPath: String = "/stats"
     /// Networks allowed to read /stats without the token.

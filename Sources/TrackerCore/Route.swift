@@ -15,7 +15,11 @@ public enum Route: Equatable, Sendable {
         switch String(decoding: segment, as: UTF8.self) {
         case "announce", "announce.php": self = .announce
         case "scrape", "scrape.php": self = .scrape
-        case "": self = .statusPage
+        case "":
+            // `/tracker/` is a root; `/announce/` is a mistyped announce URL, not a page.
+            let before = path.reversed().dropFirst().prefix { $0 != UInt8(ascii: "/") }.reversed()
+            guard before.isEmpty || Route(path: Array(before)) == nil else { return nil }
+            self = .statusPage
         case "file": self = .torrentFile
         default: return nil
         }

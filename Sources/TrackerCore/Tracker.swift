@@ -120,7 +120,10 @@ public final class Tracker {
         // A stopping peer wants no peers (opentracker sends none either).
         let count = parsed.event == .stopped ? 0 : policy.numWant(requested: parsed.numWant)
         let selection = PeerSelection(count: count, start: UInt32.random(in: .min ... .max, using: &random))
-        let outcome = try store.announce(change, selection: selection, now: now)
+        var outcome = try store.announce(change, selection: selection, now: now)
+        if policy.decoyPeers > 0 {
+            Decoys.add(most: policy.decoyPeers, to: &outcome, limit: count, ipv6: !peerAddress.isIPv4, random: &random)
+        }
         var response = AnnounceResponse(
             interval: interval, minInterval: intervals.minInterval, counts: outcome.counts, peers: outcome.peers,
             externalAddress: address)

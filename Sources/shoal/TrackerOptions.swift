@@ -41,6 +41,7 @@ struct TrackerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("full-scrape")) var fullScrape: String?
     @Option(parsing: .unconditional, help: help("full-scrape-cache")) var fullScrapeCache: String?
     @Option(parsing: .unconditional, help: help("full-scrape-interval")) var fullScrapeInterval: String?
+    @Option(parsing: .unconditional, help: help("decoy-peers")) var decoyPeers: String?
     @Option(parsing: .unconditional, help: help("warning-message")) var warningMessage: String?
     @Option(name: .customLong("tracker-id"), parsing: .unconditional, help: help("tracker-id")) var trackerID: String?
     @Option(parsing: .unconditional, help: help("announce-protocol")) var announceProtocol: String?
@@ -66,7 +67,7 @@ struct TrackerOptions: ParsableArguments {
             ("trusted-proxies", trustedProxies), ("client-address-header", clientAddressHeader),
             ("allow-ip-parameter", allowIPParameter), ("status-page", statusPage), ("serve-torrents", serveTorrents),
             ("full-scrape", fullScrape), ("full-scrape-cache", fullScrapeCache),
-            ("full-scrape-interval", fullScrapeInterval), ("warning-message", warningMessage), ("tracker-id", trackerID),
+            ("full-scrape-interval", fullScrapeInterval), ("decoy-peers", decoyPeers), ("warning-message", warningMessage), ("tracker-id", trackerID),
             ("announce-protocol", announceProtocol), ("stats-path", statsPath), ("stats-allow", statsAllow),
             ("stats-token", statsToken), ("stats-denied", statsDenied),
         ]

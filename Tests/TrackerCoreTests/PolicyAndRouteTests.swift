@@ -4,13 +4,14 @@ import TrackerCore
 @Suite struct PolicyAndRouteTests {
     @Test(arguments: [
         ("/announce", Route.announce), ("/tracker/announce", .announce), ("/announce.php", .announce),
-        ("/scrape", .scrape), ("/a/b/scrape.php", .scrape),
+        ("/scrape", .scrape), ("/a/b/scrape.php", .scrape), ("/", .statusPage), ("", .statusPage),
+        ("/tracker/", .statusPage), ("/tracker/file", .torrentFile),
     ])
     func routesByLastSegment(path: String, route: Route) {
         #expect(Route(path: Array(path.utf8)) == route)
     }
 
-    @Test(arguments: ["/", "", "/announce/", "/stats", "/announcex", "/scrapes"])
+    @Test(arguments: ["/announce/", "/scrape.php/", "/stats", "/announcex", "/scrapes", "/files"])
     func otherPathsHaveNoRoute(path: String) {
         #expect(Route(path: Array(path.utf8)) == nil)
     }

@@ -96,3 +96,21 @@ import TrackerStore
         #expect(try f.count("SELECT count(*) FROM peers") == 1, "the refused announce stored nothing")
     }
 }
+
+@Suite struct DecoyTests {
+    @Test func decoysJoinRepliesWithRealPeersOnlyAndStayWithinNumwant() throws {
+        var policy = Policy()
+        policy.decoyPeers = 3
+        let f = try Fixture(policy: policy)
+        let lonely = try f.announce(peer: 1)
+        #expect(compactPeers(lonely).isEmpty, "an otherwise empty reply gets none")
+        try f.announce(peer: 2)
+        let reply = try f.announce(peer: 3, extra: "&numwant=50")
+        let peers = compactPeers(reply)
+        #expect((3...5).contains(peers.count), "two real peers and 1 to 3 decoys")
+        #expect(reply["complete"]?.integerValue == Int64(peers.count - 2), "complete counts the decoys")
+        #expect(try f.count("SELECT count(*) FROM peers") == 3, "nothing stored")
+        let capped = try f.announce(peer: 4, extra: "&numwant=2")
+        #expect(compactPeers(capped).count == 2)
+    }
+}

@@ -43,48 +43,11 @@ CREATE TABLE IF NOT EXISTS torrents (
     downloaded INTEGER NOT NULL DEFAULT 0   -- completions ever counted (BEP 48 `downloaded`)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER IF NOT EXISTS peers_insert AFTER INSERT ON peers BEGIN
-    INSERT INTO torrents (info_hash, seeders, leechers, downloaded)
-    VALUES (new.info_hash, new.complete, 1 - new.complete, new.completed)
-    ON CONFLICT (info_hash) DO UPDATE SET
-        seeders = seeders + excluded.seeders,
-        leechers = leechers + excluded.leechers,
-        downloaded = downloaded + excluded.downloaded;
-END;
-
-CREATE TRIGGER IF NOT EXISTS peers_update AFTER UPDATE ON peers
-WHEN new.complete <> old.complete OR new.completed <> old.completed BEGIN
-    UPDATE torrents SET
-        seeders = seeders + new.complete - old.complete,
-        leechers = leechers + old.complete - new.complete,
-        downloaded = downloaded + new.completed - old.completed
-    WHERE info_hash = new.info_hash;
-END;
-
-CREATE TRIGGER IF NOT EXISTS peers_delete AFTER DELETE ON peers BEGIN
-    UPDATE torrents SET
-        seeders = seeders - old.complete,
-        leechers = leechers - (1 - old.complete)
-    WHERE info_hash = old.info_hash;
-    DELETE FROM torrents
-    WHERE info_hash = old.info_hash AND seeders = 0 AND leechers = 0 AND downloaded = 0;
-END;
-
 -- Swarms whose `downloaded` grew since it was last copied to the control database. The copy runs
 -- every few minutes (`counts-save-interval`), so no announce writes to the disk.
 CREATE TABLE IF NOT EXISTS unsaved_counts (
     info_hash BLOB PRIMARY KEY
 ) WITHOUT ROWID;
-
-CREATE TRIGGER IF NOT EXISTS torrents_count_grew AFTER UPDATE OF downloaded ON torrents
-WHEN new.downloaded > old.downloaded BEGIN
-    INSERT INTO unsaved_counts (info_hash) VALUES (new.info_hash) ON CONFLICT DO NOTHING;
-END;
-
-CREATE TRIGGER IF NOT EXISTS torrents_count_new AFTER INSERT ON torrents
-WHEN new.downloaded > 0 BEGIN
-    INSERT INTO unsaved_counts (info_hash) VALUES (new.info_hash) ON CONFLICT DO NOTHING;
-END;
 
 -- Facts about this database file, by name: `created` (Unix time), `counts_restored` (the control
 -- database's counts were added once), `counts_saved_at` (Unix time of the last copy, which one
@@ -103,25 +66,6 @@ CREATE TABLE IF NOT EXISTS partial_seeds (
     info_hash BLOB    PRIMARY KEY,
     count     INTEGER NOT NULL
 ) WITHOUT ROWID;
-
-CREATE TRIGGER IF NOT EXISTS peers_partial_insert AFTER INSERT ON peers
-WHEN new.seeding = 1 AND new.complete = 0 BEGIN
-    INSERT INTO partial_seeds (info_hash, count) VALUES (new.info_hash, 1)
-    ON CONFLICT (info_hash) DO UPDATE SET count = count + 1;
-END;
-
-CREATE TRIGGER IF NOT EXISTS peers_partial_update AFTER UPDATE OF seeding, complete ON peers
-WHEN (old.seeding = 1 AND old.complete = 0) <> (new.seeding = 1 AND new.complete = 0) BEGIN
-    INSERT INTO partial_seeds (info_hash, count) VALUES (new.info_hash, 1)
-    ON CONFLICT (info_hash) DO UPDATE SET count = count + (CASE WHEN new.seeding = 1 AND new.complete = 0 THEN 1 ELSE -1 END);
-    DELETE FROM partial_seeds WHERE info_hash = new.info_hash AND count = 0;
-END;
-
-CREATE TRIGGER IF NOT EXISTS peers_partial_delete AFTER DELETE ON peers
-WHEN old.seeding = 1 AND old.complete = 0 BEGIN
-    UPDATE partial_seeds SET count = count - 1 WHERE info_hash = old.info_hash;
-    DELETE FROM partial_seeds WHERE info_hash = old.info_hash AND count = 0;
-END;
 
 -- Tracker-wide totals for /stats, kept by triggers in the same transaction as every change, so no
 -- statistics request counts rows. One row; a database made by an earlier version (without it)
@@ -142,31 +86,80 @@ SELECT 1, (SELECT count(*) FROM torrents), (SELECT count(*) FROM peers WHERE com
     (SELECT count(*) FROM peers WHERE length(endpoint) = 18), (SELECT coalesce(sum(downloaded), 0) FROM torrents)
 WHERE NOT EXISTS (SELECT 1 FROM totals);
 
-CREATE TRIGGER IF NOT EXISTS peers_totals_insert AFTER INSERT ON peers BEGIN
+-- The triggers: one per change to `peers`, each keeping the swarm's counts (`torrents`), the
+-- partial seeds, the totals and the marks for unsaved completions in the same transaction. One
+-- trigger per event, not one per table it keeps: each trigger costs a sub-program run per row,
+-- whatever its WHEN says, and a re-announce is the hot path. Names of earlier versions' triggers
+-- are dropped first, so that a database made by one of them gets these.
+DROP TRIGGER IF EXISTS peers_insert;
+DROP TRIGGER IF EXISTS peers_update;
+DROP TRIGGER IF EXISTS peers_delete;
+DROP TRIGGER IF EXISTS torrents_count_grew;
+DROP TRIGGER IF EXISTS torrents_count_new;
+DROP TRIGGER IF EXISTS peers_partial_insert;
+DROP TRIGGER IF EXISTS peers_partial_update;
+DROP TRIGGER IF EXISTS peers_partial_delete;
+DROP TRIGGER IF EXISTS peers_totals_insert;
+DROP TRIGGER IF EXISTS peers_totals_update;
+DROP TRIGGER IF EXISTS peers_totals_delete;
+DROP TRIGGER IF EXISTS torrents_totals_insert;
+DROP TRIGGER IF EXISTS torrents_totals_update;
+DROP TRIGGER IF EXISTS torrents_totals_delete;
+
+CREATE TRIGGER IF NOT EXISTS peer_joined AFTER INSERT ON peers BEGIN
+    INSERT INTO torrents (info_hash, seeders, leechers, downloaded)
+    VALUES (new.info_hash, new.complete, 1 - new.complete, new.completed)
+    ON CONFLICT (info_hash) DO UPDATE SET
+        seeders = seeders + excluded.seeders,
+        leechers = leechers + excluded.leechers,
+        downloaded = downloaded + excluded.downloaded;
     UPDATE totals SET seeders = seeders + new.complete, leechers = leechers + 1 - new.complete,
-        ipv4 = ipv4 + (length(new.endpoint) = 6), ipv6 = ipv6 + (length(new.endpoint) = 18);
+        ipv4 = ipv4 + (length(new.endpoint) = 6), ipv6 = ipv6 + (length(new.endpoint) = 18),
+        completed = completed + new.completed;
+    INSERT INTO partial_seeds (info_hash, count) SELECT new.info_hash, 1 WHERE new.seeding = 1 AND new.complete = 0
+    ON CONFLICT (info_hash) DO UPDATE SET count = count + 1;
+    INSERT INTO unsaved_counts (info_hash) SELECT new.info_hash WHERE new.completed = 1
+    ON CONFLICT DO NOTHING;
 END;
 
-CREATE TRIGGER IF NOT EXISTS peers_totals_update AFTER UPDATE OF complete ON peers
-WHEN new.complete <> old.complete BEGIN
-    UPDATE totals SET seeders = seeders + new.complete - old.complete, leechers = leechers + old.complete - new.complete;
+CREATE TRIGGER IF NOT EXISTS peer_changed AFTER UPDATE ON peers
+WHEN new.complete <> old.complete OR new.completed <> old.completed OR new.seeding <> old.seeding BEGIN
+    UPDATE torrents SET
+        seeders = seeders + new.complete - old.complete,
+        leechers = leechers + old.complete - new.complete,
+        downloaded = downloaded + new.completed - old.completed
+    WHERE info_hash = new.info_hash;
+    UPDATE totals SET seeders = seeders + new.complete - old.complete,
+        leechers = leechers + old.complete - new.complete, completed = completed + new.completed - old.completed;
+    -- +1 when the peer became a partial seed, -1 when it stopped being one.
+    INSERT INTO partial_seeds (info_hash, count)
+    SELECT new.info_hash, (new.seeding = 1 AND new.complete = 0) - (old.seeding = 1 AND old.complete = 0)
+    WHERE (new.seeding = 1 AND new.complete = 0) <> (old.seeding = 1 AND old.complete = 0)
+    ON CONFLICT (info_hash) DO UPDATE SET count = count + excluded.count;
+    DELETE FROM partial_seeds WHERE info_hash = new.info_hash AND count = 0;
+    INSERT INTO unsaved_counts (info_hash) SELECT new.info_hash WHERE new.completed > old.completed
+    ON CONFLICT DO NOTHING;
 END;
 
-CREATE TRIGGER IF NOT EXISTS peers_totals_delete AFTER DELETE ON peers BEGIN
+CREATE TRIGGER IF NOT EXISTS peer_left AFTER DELETE ON peers BEGIN
+    UPDATE torrents SET
+        seeders = seeders - old.complete,
+        leechers = leechers - (1 - old.complete)
+    WHERE info_hash = old.info_hash;
+    DELETE FROM torrents
+    WHERE info_hash = old.info_hash AND seeders = 0 AND leechers = 0 AND downloaded = 0;
     UPDATE totals SET seeders = seeders - old.complete, leechers = leechers - 1 + old.complete,
         ipv4 = ipv4 - (length(old.endpoint) = 6), ipv6 = ipv6 - (length(old.endpoint) = 18);
+    UPDATE partial_seeds SET count = count - 1 WHERE info_hash = old.info_hash AND old.seeding = 1 AND old.complete = 0;
+    DELETE FROM partial_seeds WHERE info_hash = old.info_hash AND count = 0;
 END;
 
-CREATE TRIGGER IF NOT EXISTS torrents_totals_insert AFTER INSERT ON torrents BEGIN
-    UPDATE totals SET torrents = torrents + 1, completed = completed + new.downloaded;
+-- Swarms come and go far less often than peers: counting them here costs nothing per announce.
+CREATE TRIGGER IF NOT EXISTS torrent_added AFTER INSERT ON torrents BEGIN
+    UPDATE totals SET torrents = torrents + 1;
 END;
 
-CREATE TRIGGER IF NOT EXISTS torrents_totals_update AFTER UPDATE OF downloaded ON torrents
-WHEN new.downloaded <> old.downloaded BEGIN
-    UPDATE totals SET completed = completed + new.downloaded - old.downloaded;
-END;
-
-CREATE TRIGGER IF NOT EXISTS torrents_totals_delete AFTER DELETE ON torrents BEGIN
+CREATE TRIGGER IF NOT EXISTS torrent_removed AFTER DELETE ON torrents BEGIN
     UPDATE totals SET torrents = torrents - 1, completed = completed - old.downloaded;
 END;
 

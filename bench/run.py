@@ -60,6 +60,8 @@ def parse_args():
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
+    p.add_argument("--features", default="--interval-mode adaptive --status-page yes --full-scrape yes",
+                   help="the options target shoal-features adds (default: adaptive intervals, status page, full scrape)")
     p.add_argument("--full-scrape", action="store_true",
                    help="Shoal only: full scrape of --torrents swarms (e.g. 1000000): generation time, raw and gzip "
                         "sizes, cached full scrapes per second")
@@ -494,7 +496,7 @@ def main():
                         args, directory, hashes, name="shoal-whitelist", access_mode="whitelist"),
                     "shoal-features": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, name="shoal-features",
-                        extra=["--interval-mode", "adaptive", "--status-page", "yes", "--full-scrape", "yes"]),
+                        extra=args.features.split()),
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}

@@ -2,28 +2,57 @@
 /// about once a second: no write per request. A worker killed between two flushes loses what it
 /// counted since the last one (at most about a second of its requests).
 public final class StatsCounters {
-    public private(set) var values: [String: Int64] = [:]
+    private var named: [String: Int64] = [:]
+    /// The counts of every request and batch, kept apart from `named` so that the hot path adds
+    /// to plain integers instead of hashing a name.
+    private var announcesOK: Int64 = 0
+    private var scrapesOK: Int64 = 0
+    private var batches: Int64 = 0
+    private var batchRequests: Int64 = 0
+    private var batchSizes = [Int64](repeating: 0, count: StatsCounters.batchBuckets.count)
 
     public init() {}
 
+    /// Everything counted since the last drain, by name.
+    public var values: [String: Int64] {
+        var all = named
+        if announcesOK > 0 { all["request.announce.ok", default: 0] += announcesOK }
+        if scrapesOK > 0 { all["request.scrape.ok", default: 0] += scrapesOK }
+        if batches > 0 {
+            all["batches", default: 0] += batches
+            all["batch_requests", default: 0] += batchRequests
+            for (name, count) in zip(Self.batchBucketNames, batchSizes) where count > 0 { all[name, default: 0] += count }
+        }
+        return all
+    }
+
     public func add(_ name: String, _ amount: Int64 = 1) {
-        values[name, default: 0] += amount
+        switch name {
+        case "request.announce.ok": announcesOK += amount
+        case "request.scrape.ok": scrapesOK += amount
+        default: named[name, default: 0] += amount
+        }
     }
 
     /// What was counted since the last drain; forgets it.
     public func drain() -> [String: Int64] {
-        defer { values.removeAll(keepingCapacity: true) }
+        defer {
+            named.removeAll(keepingCapacity: true)
+            (announcesOK, scrapesOK, batches, batchRequests) = (0, 0, 0, 0)
+            for index in batchSizes.indices { batchSizes[index] = 0 }
+        }
         return values
     }
 
     /// Counts one batch of `size` requests: a histogram with power-of-two buckets.
     public func addBatch(size: Int) {
-        add("batches")
-        add("batch_requests", Int64(size))
-        for bound in Self.batchBuckets where size <= bound { add("batch_size_le_\(bound)") }
+        batches += 1
+        batchRequests += Int64(size)
+        for (index, bound) in Self.batchBuckets.enumerated() where size <= bound { batchSizes[index] += 1 }
     }
 
     public static let batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128]
+    static let batchBucketNames = batchBuckets.map { "batch_size_le_\($0)" }
 }
 
 /// Everything /stats reports, read without scanning a table: totals the triggers keep, the

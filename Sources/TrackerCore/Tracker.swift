@@ -44,9 +44,19 @@ public final class Tracker {
         return response
     }
 
-    /// Whether `path` names /stats (its last segment is `stats-path`'s).
-    public func isStatsPath<C: BidirectionalCollection>(_ path: C) -> Bool where C.Element == UInt8 {
-        path.reversed().prefix { $0 != UInt8(ascii: "/") }.elementsEqual(statsSegment.reversed())
+    /// Whether `path` names /stats (its last segment is `stats-path`'s). Runs for every request,
+    /// so it compares bytes in place: no generic wrappers, no copies.
+    public func isStatsPath(_ path: [UInt8]) -> Bool {
+        let segment = statsSegment
+        guard path.count >= segment.count + 1, path[path.count - segment.count - 1] == UInt8(ascii: "/") else {
+            return false
+        }
+        var offset = path.count - segment.count
+        for byte in segment {
+            if path[offset] != byte { return false }
+            offset += 1
+        }
+        return true
     }
 
     private lazy var statsSegment: [UInt8] = Array(policy.statsPath.utf8.reversed().prefix { $0 != UInt8(ascii: "/") }.reversed())

@@ -11,32 +11,29 @@ extension SQLitePeerStore {
 
     /// Adds the control database's counts to this peers database, once in its life (a fact in
     /// the database says it was done). Run before serving, by every process: all but the first
-    /// find the fact and return.
+    /// find the fact and return. Counts made here before a control database was configured stay
+    /// marked for copying, and are copied with the saved ones added.
     public func restoreCounts(from control: SQLiteControlStore, now: Int64) throws {
         if try fact("counts_restored") != nil { return }
         try database.writeTransaction {
             if try fact("counts_restored") != nil { return }
-            // Counts made here before a control database was configured stay marked for copying;
-            // those the restore adds are on disk already.
-            var marked = Set<[UInt8]>()
-            let unsaved = try database.prepare("SELECT info_hash FROM unsaved_counts")
-            while try unsaved.step() { marked.insert(unsaved.blob(at: 0)) }
+            // Straight into `torrents`: no peer changes, so no trigger marks these as unsaved (they
+            // are on disk already) and the total of completions is kept here.
             let add = try database.prepare("""
                 INSERT INTO torrents (info_hash, downloaded) VALUES (?1, ?2)
                 ON CONFLICT (info_hash) DO UPDATE SET downloaded = downloaded + excluded.downloaded
                 """)
-            let unmark = try database.prepare("DELETE FROM unsaved_counts WHERE info_hash = ?1")
+            var restored: Int64 = 0
             let saved = try control.database.prepare("SELECT info_hash, downloaded FROM completed")
             while try saved.step() {
-                let hash = saved.blob(at: 0)
-                add.bind(hash, at: 1)
+                add.bind(saved.blob(at: 0), at: 1)
                 add.bind(saved.int64(at: 1), at: 2)
                 try add.run()
-                if !marked.contains(hash) {
-                    unmark.bind(hash, at: 1)
-                    try unmark.run()
-                }
+                restored += saved.int64(at: 1)
             }
+            let total = try database.prepare("UPDATE totals SET completed = completed + ?1")
+            total.bind(restored, at: 1)
+            try total.run()
             try setFact("counts_restored", now)
         }
     }

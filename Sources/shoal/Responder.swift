@@ -59,7 +59,8 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
     private var batchSize = 0
     /// The database of the request being answered: /stats reports on it.
     private var serving: OpenStore?
-    private var servingPolicy: Policy?
+    /// The tracker answering the request (a reference: copying its policy per request costs).
+    private var servingTracker: Tracker?
     /// Full scrape copies by database, with the access mode and age they were last asked with.
     private var fullScrapeCaches: [String: (cache: FullScrapeCache, access: AccessMode, maxAge: Int64)] = [:]
     private var nextFullScrapeCleanup: Int64 = 0
@@ -171,7 +172,7 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
     func busiest(limit: Int) throws -> (StatsSnapshot, [StatusPage.Entry]) {
         let snapshot = try self.snapshot(includingTop: true)
         guard let store = serving?.store else { return (snapshot, []) }
-        let access = servingPolicy?.access ?? .open
+        let access = servingTracker?.policy.access ?? .open
         var entries: [StatusPage.Entry] = []
         for (hash, _) in snapshot.topByPeers where entries.count < limit {
             guard let infoHash = InfoHash(hash) else { continue }
@@ -181,14 +182,14 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
             entries.append(StatusPage.Entry(
                 infoHash: hash, name: known?.name, seeders: Int64(counts.seeders), leechers: Int64(counts.leechers),
                 downloaded: Int64(counts.downloaded),
-                hasFile: known?.metainfo != nil && access != .blacklist && servingPolicy?.serveTorrents == true))
+                hasFile: known?.metainfo != nil && access != .blacklist && servingTracker?.policy.serveTorrents == true))
         }
         return (snapshot, entries)
     }
 
     func torrentFile(_ infoHash: InfoHash) throws -> (bytes: [UInt8], name: String?)? {
         // A blacklist's entries are the banned torrents: never handed out.
-        guard servingPolicy?.access != .blacklist, let entry = try control?.catalogEntry(infoHash, withMetainfo: true),
+        guard servingTracker?.policy.access != .blacklist, let entry = try control?.catalogEntry(infoHash, withMetainfo: true),
             let bytes = entry.metainfo
         else { return nil }
         return (bytes, entry.name)
@@ -227,12 +228,12 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
         var request = CGIVariables.trackerRequest(forwardedHeader: header, parameters.value)
         if route.tracker.isStatsPath(request.path) { request.authorization = parameters.value("HTTP_AUTHORIZATION") }
-        if route.tracker.policy.fullScrape, TrackerCore.Route(path: request.path) == .scrape,
-            let accepted = parameters.value("HTTP_ACCEPT_ENCODING") {
+        // Only a full scrape can be gzipped: a scrape with no query (a scrape of hashes has one).
+        if request.query.isEmpty, route.tracker.policy.fullScrape, let accepted = parameters.value("HTTP_ACCEPT_ENCODING") {
             request.acceptsGzip = String(decoding: accepted, as: UTF8.self).lowercased().contains("gzip")
         }
         serving = route.database
-        servingPolicy = route.tracker.policy
+        servingTracker = route.tracker
         return route.tracker.respond(to: request)
     }
 

@@ -108,9 +108,10 @@ def test_killed_workers_lose_nothing_committed(workdir):
             t.join(30)
 
         assert kills >= 5 and len(answered) > 100
-        # A request in flight in a killed worker gets nginx's 502; nothing else may fail.
+        # A request in flight in a killed worker gets nginx's 502; nothing else may fail. A worker
+        # answers a batch of requests at a time, so one kill can catch one in flight per client.
         assert set(failed) <= {502}, set(failed)
-        assert len(failed) <= kills
+        assert len(failed) <= kills * len(threads)
         database = shoal.database
         assert rows(database, "PRAGMA integrity_check") == "ok"
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:

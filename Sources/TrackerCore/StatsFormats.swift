@@ -127,7 +127,7 @@ public enum StatsFormats {
                 + "opentracker busy stats, \(s.counter("turn_waits") / uptime) waits/s."
         case "top100":
             func list(_ entries: [(hash: [UInt8], count: Int64)]) -> String {
-                entries.map { "\t\($0.count)\t\(upperHex($0.hash))\n" }.joined()
+                entries.map { "\t\($0.count)\t\(Hex.encode($0.hash, uppercase: true))\n" }.joined()
             }
             return "Top 100 torrents by peers:\n" + list(s.topByPeers) + "Top 100 torrents by seeds:\n"
                 + list(s.topBySeeders)
@@ -196,15 +196,5 @@ public enum StatsFormats {
     static func decimal(_ amount: Int64, scale: Int64) -> String {
         let fraction = String(amount % scale)
         return "\(amount / scale)." + String(repeating: "0", count: max(0, 6 - fraction.count)) + fraction
-    }
-
-    static func upperHex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

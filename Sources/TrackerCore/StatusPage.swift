@@ -24,7 +24,7 @@ public enum StatusPage {
 
     public static func html(_ s: StatsSnapshot, busiest: [Entry], title: String) -> String {
         let rows = busiest.map { entry -> String in
-            let hex = StatsFormats.upperHex(entry.infoHash).lowercased()
+            let hex = Hex.encode(entry.infoHash)
             let label = escape(entry.name ?? hex)
             let name = entry.hasFile ? "<a href=\"file?info_hash=\(hex)\">\(label)</a>" : label
             return "<tr><td class=\"name\">\(name)</td><td>\(entry.seeders)</td><td>\(entry.leechers)</td>"

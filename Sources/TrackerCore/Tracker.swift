@@ -243,7 +243,7 @@ public final class Tracker {
         guard let hash else { return notFound }
         do {
             guard let file = try catalog.torrentFile(hash) else { return notFound }
-            let filename = (file.name ?? StatsFormats.upperHex(hash.bytes).lowercased())
+            let filename = (file.name ?? hash.hex)
                 .map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.() ".contains($0)) ? $0 : "_" }
             return (TrackerResponse(
                 status: 200, body: file.bytes, contentType: "application/x-bittorrent",

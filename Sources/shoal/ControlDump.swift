@@ -32,7 +32,7 @@ enum ControlDump {
             out(["client", rule.kind.rawValue, ClientPrefix.text(rule.prefix), String(rule.added)].joined(separator: "\t"))
         }
         try control.savedCounts { hash, downloaded in
-            out(["completed", hexDigits(hash), String(downloaded)].joined(separator: "\t"))
+            out(["completed", Hex.encode(hash), String(downloaded)].joined(separator: "\t"))
         }
     }
 

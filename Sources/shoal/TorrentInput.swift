@@ -112,20 +112,3 @@ func describe(_ error: any Error) -> String {
     }
     return (error as NSError).localizedDescription
 }
-
-extension InfoHash {
-    /// 40 lowercase hexadecimal digits.
-    var hex: String { hexDigits(bytes) }
-}
-
-/// Lowercase hexadecimal, two digits a byte (a list of a million torrents prints a million).
-func hexDigits(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 15)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}

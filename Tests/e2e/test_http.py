@@ -121,3 +121,12 @@ def test_bad_scrapes_and_wrong_paths(tracker):
         # A drop-in leaves other paths to the site (the web server's own 404); shoal's is bencoded.
         if body.startswith(b"d"):
             assert b"failure reason" in bencode.decode(body)
+
+
+def test_stats_reach_shoal_in_every_setup(tracker):
+    """The recipes route /stats to Shoal, which answers loopback (the tests' client)."""
+    harness.announce(tracker.url(""), b"\x07" * 20, b"-qB4650-statsstatsst", 7001)
+    status, body = get(tracker.url("/stats?mode=peer"))
+    assert status == 200 and body.endswith(b"opentracker"), (status, body)
+    status, _ = get(tracker.url("/file?info_hash=" + "00" * 20))
+    assert status == 404, "serve-torrents is off"

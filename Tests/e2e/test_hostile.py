@@ -393,8 +393,10 @@ def test_database_files_are_owner_only(workdir):
     os.chmod(shoal.database, 0o644)
     shoal = harness.Shoal(workdir, workers=1, database=shoal.database)
     try:
+        # `serve` listens before it opens the database: the line may come just after the port opens.
+        harness.wait_until(lambda: "took permissions beyond database-mode away" in shoal.output(), timeout=10,
+                           what="the log line about the tightened file")
         assert os.stat(shoal.database).st_mode & 0o777 == 0o600
-        assert "took permissions beyond database-mode away" in shoal.output()
     finally:
         assert shoal.stop() == 0, shoal.output()
 

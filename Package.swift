@@ -9,7 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // SHA-1 and SHA-256 of .torrent info dictionaries (and HMAC later): a well-kept library.
+        // SHA-1 and SHA-256 of .torrent info dictionaries and the HMAC of private tracking's tokens: a well-kept library.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
@@ -23,12 +23,14 @@ let package = Package(
         .target(name: "TrackerFastCGI", dependencies: ["TrackerCore", "CFastCGI"]),
         // .torrent files: the info dictionary's exact bytes, its v1 and v2 hashes, name and size.
         .target(name: "Metainfo", dependencies: ["TrackerCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // Private tracking's per-torrent tokens: HMAC-SHA256 behind TrackerCore's `TokenVerifier`.
+        .target(name: "TrackerTokens", dependencies: ["TrackerCore", .product(name: "Crypto", package: "swift-crypto")]),
         // Settings from a file, the environment, the command line and per-request parameters.
         .target(name: "TrackerConfig", dependencies: ["TrackerCore", "TrackerFastCGI"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "TrackerCore", "TrackerStore", "TrackerFastCGI", "TrackerConfig", "Metainfo",
+                "TrackerCore", "TrackerStore", "TrackerFastCGI", "TrackerConfig", "Metainfo", "TrackerTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,5 +42,6 @@ let package = Package(
         .testTarget(name: "TrackerFastCGITests", dependencies: ["TrackerFastCGI", "TrackerCore"]),
         .testTarget(name: "TrackerConfigTests", dependencies: ["TrackerConfig", "TrackerCore"]),
         .testTarget(name: "MetainfoTests", dependencies: ["Metainfo", "TrackerCore"]),
+        .testTarget(name: "TrackerTokensTests", dependencies: ["TrackerTokens", "TrackerCore"]),
     ]
 )

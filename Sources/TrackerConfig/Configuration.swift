@@ -23,6 +23,15 @@ public struct Configuration: Equatable, Sendable {
     public var controlDatabase = "/var/lib/shoal/control.db"
     /// Seconds between copies of the completed counts to the control database.
     public var countsSaveInterval = 300
+    /// Private tracking: the secret tokens are checked with, and the one before it (accepted too,
+    /// while the site rotates). Never logged; `check-config` shows "(set)".
+    public var secret = ""
+    public var previousSecret = ""
+    /// Private tracking: days a session outlives its last announce before it ends with an
+    /// `expired` ledger row.
+    public var sessionDays = 7
+    /// Private tracking: ledger rows kept for the site to drain; beyond, credit waits in the sessions.
+    public var ledgerMaxRows = 10_000_000
     /// Intervals, numwant, scrape limits and client-address rules.
     public var policy = Policy()
     /// `shoal serve` only: where to listen, how many workers, the Unix socket's permissions.
@@ -39,6 +48,18 @@ public struct Configuration: Equatable, Sendable {
     public func validate() -> String? {
         if policy.access != .open, controlDatabase.isEmpty {
             return "access = \(policy.access.rawValue) needs a control-database (the list lives there)"
+        }
+        if policy.tracking == .private {
+            if controlDatabase.isEmpty {
+                return "tracking = private needs a control-database (the site's bans, keys and passkeys live there)"
+            }
+            if secret.isEmpty {
+                return "tracking = private needs a secret (at least 32 characters, shared with the site): "
+                    + "generate one with 'openssl rand -hex 32'"
+            }
+        }
+        if !policy.controlSecret.isEmpty, controlDatabase.isEmpty {
+            return "control-secret needs a control-database (the endpoint writes the site's state there)"
         }
         return policy.validate()
     }

@@ -270,18 +270,10 @@ extension Setting {
                 return nil
             },
             current: { $0.policy.statsPath }),
-        Setting(
-            name: "stats-allow", valueName: "networks",
+        networkList(
+            "stats-allow",
             help: "Networks (CIDR, comma-separated) that may read the statistics without the token; empty: none.",
-            perRequest: true,
-            apply: { config, value in
-                switch Setting.networks(value) {
-                case .success(let networks): config.policy.statsAllow = networks
-                case .failure(let problem): return problem.text
-                }
-                return nil
-            },
-            current: { $0.policy.statsAllow.map(\.description).joined(separator: ", ") }),
+            get: { $0.policy.statsAllow }, set: { $0.policy.statsAllow = $1 }),
         Setting(
             name: "stats-token", valueName: "secret",
             help: "A secret that also opens the statistics, as ?token= or 'Authorization: Bearer'; empty (the default): "
@@ -351,7 +343,7 @@ extension Setting {
                 return nil
             },
             current: { $0.socketGroup }),
-    ]
+    ] + privateTracking
 
     public static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
 
@@ -403,7 +395,7 @@ extension Setting {
     }
 
     /// One of an enumeration's names, per request.
-    private static func choice<Value: CaseIterable & RawRepresentable & Sendable>(
+    static func choice<Value: CaseIterable & RawRepresentable & Sendable>(
         _ name: String, help: String,
         get: @escaping @Sendable (Configuration) -> Value, set: @escaping @Sendable (inout Configuration, Value) -> Void
     ) -> Setting where Value.RawValue == String {
@@ -420,7 +412,7 @@ extension Setting {
             current: { get($0).rawValue })
     }
 
-    private static func integer(
+    static func integer(
         _ name: String, unit: String, range: ClosedRange<Int>, perRequest: Bool = true, help: String,
         get: @escaping @Sendable (Configuration) -> Int, set: @escaping @Sendable (inout Configuration, Int) -> Void
     ) -> Setting {
@@ -437,7 +429,7 @@ extension Setting {
     }
 
     /// A numeric setting: parsed with `Value(text)`, refused outside `range`.
-    private static func number<Value: LosslessStringConvertible & Comparable & Sendable>(
+    static func number<Value: LosslessStringConvertible & Comparable & Sendable>(
         _ name: String, valueName: String, range: ClosedRange<Value>, problem: String, perRequest: Bool = true,
         help: String,
         get: @escaping @Sendable (Configuration) -> Value, set: @escaping @Sendable (inout Configuration, Value) -> Void
@@ -454,7 +446,24 @@ extension Setting {
             current: { String(describing: get($0)) })
     }
 
-    private static func boolean(
+    /// CIDR networks, comma-separated (per request too).
+    static func networkList(
+        _ name: String, help: String, get: @escaping @Sendable (Configuration) -> [IPNetwork],
+        set: @escaping @Sendable (inout Configuration, [IPNetwork]) -> Void
+    ) -> Setting {
+        Setting(
+            name: name, valueName: "networks", help: help, perRequest: true,
+            apply: { config, value in
+                switch Setting.networks(value) {
+                case .success(let networks): set(&config, networks)
+                case .failure(let problem): return problem.text
+                }
+                return nil
+            },
+            current: { get($0).map(\.description).joined(separator: ", ") })
+    }
+
+    static func boolean(
         _ name: String, help: String,
         get: @escaping @Sendable (Configuration) -> Bool, set: @escaping @Sendable (inout Configuration, Bool) -> Void
     ) -> Setting {

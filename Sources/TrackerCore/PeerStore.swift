@@ -16,6 +16,8 @@
 /// - A store may bound its size: an announce that would add a peer or a swarm when there is no
 ///   room throws `TrackerFailure.trackerFull`, while known peers, `stopped` and expiry go on. Each
 ///   address may have a bounded number of peers in one swarm; beyond it its oldest is replaced.
+/// - An announce with a `session` updates that session and appends its ledger row in the same
+///   transaction as the change to the swarm (see `SessionReport` and `LedgerFlags`).
 /// - Every other error thrown is the store's own (database trouble), never a `TrackerFailure`.
 public protocol PeerStore: AnyObject {
     func announce(_ announce: PeerAnnounce, selection: PeerSelection, now: Int64) throws -> AnnounceOutcome
@@ -51,6 +53,9 @@ public struct PeerAnnounce: Equatable, Sendable {
     /// An early announce throws `TrackerFailure.tooEarly` (and changes nothing) instead of being
     /// reported in `AnnounceOutcome.wasEarly`.
     public var refusesEarly: Bool = false
+    /// Private tracking: the user's counters, credited to the ledger in the same transaction as
+    /// the change to the swarm (nil: a public announce, nothing accounted).
+    public var session: SessionReport?
 
     public init(
         infoHash: InfoHash, endpoint: PeerEndpoint, peerID: PeerID, removes: Bool = false,

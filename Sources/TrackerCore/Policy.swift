@@ -79,6 +79,14 @@ public struct Policy: Equatable, Sendable {
     public var statsToken: String = ""
     /// The status /stats answers anyone else with: 403, or 404 to hide it.
     public var statsDeniedStatus: Int = 403
+    /// Public, or private: announces need a credential the site issued and are accounted.
+    public var tracking: Tracking = .public
+    /// The path segment that opens the site's control endpoint; empty: no endpoint.
+    public var controlSecret: String = ""
+    /// Networks the control endpoint answers (with the secret); anyone else gets 403.
+    public var controlAllow: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+    /// Private tracking: bytes per second up or down above which a ledger row is flagged `rate`.
+    public var implausibleRate: Int64 = 1 << 30
     /// Trusted proxies, their header, and the `ip` parameter.
     public var clientAddress = ClientAddressPolicy()
 
@@ -107,6 +115,11 @@ public struct Policy: Equatable, Sendable {
     /// How long a peer that was just told to come back in `interval` seconds stays listed.
     public func peerTTL(interval: Int) -> Int { Int((Double(interval) * peerTTLFactor).rounded(.up)) }
 
+    static func isSecretByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+    }
+
     /// Names the first setting that makes no sense (by its configuration name), with what would fix it.
     public func validate() -> String? {
         if interval < 1 { return "interval must be at least 1 second (got \(interval))" }
@@ -125,6 +138,10 @@ public struct Policy: Equatable, Sendable {
             if !(targetAnnounceRate > 0) { return "target-announce-rate must be above 0 (got \(targetAnnounceRate))" }
         }
         if maxScrapeHashes < 1 { return "max-scrape-hashes must be at least 1 (got \(maxScrapeHashes))" }
+        if !controlSecret.isEmpty, controlSecret.utf8.count < 16 || !controlSecret.utf8.allSatisfy(Self.isSecretByte) {
+            return "control-secret must be at least 16 characters A-Z, a-z, 0-9, - or _ (it is a path segment)"
+        }
+        if implausibleRate < 0 { return "implausible-rate must not be negative (got \(implausibleRate))" }
         if maxQueryLength < 256 { return "max query length must be at least 256 bytes (got \(maxQueryLength))" }
         return nil
     }

@@ -4,7 +4,7 @@
 /// the only state, and losing either (a worker killed mid-request) loses nothing.
 public final class Tracker {
     public let policy: Policy
-    private let store: any PeerStore
+    let store: any PeerStore
     /// The torrent list and client rules; nil when there is no control database (then only
     /// `access = open` can serve).
     private let accessList: (any AccessList)?
@@ -13,7 +13,12 @@ public final class Tracker {
     public var statsSource: (any StatsSource)?
     public var fullScrapes: (any FullScrapeSource)?
     public var catalog: (any TorrentCatalog)?
-    private let clock: () -> Int64
+    /// Private tracking: the token secrets, the site's control state, and what its control
+    /// endpoint changes (all nil for a public tracker).
+    public var tokens: (any TokenVerifier)?
+    public var site: (any SiteState)?
+    public var siteAdministration: (any SiteAdministration)?
+    let clock: () -> Int64
     private let log: (String) -> Void
     private var random: FastRandom
     private var lastLogged: (message: String, time: Int64)? = nil
@@ -63,13 +68,16 @@ public final class Tracker {
 
     /// The reply, and the name of the counter it adds to (`request.ROUTE.OUTCOME`).
     private func answer(_ request: TrackerRequest) -> (TrackerResponse, String) {
-        guard let route = Route(path: request.path) else {
+        guard let routed = RoutedPath(path: request.path) else {
             if isStatsPath(request.path) { return stats(request) }
+            if let action = ControlAction(path: request.path, secret: controlSecret) { return control(action, request) }
             return (failure(.notFound, status: 404), "request.other.not_found")
         }
+        let route = routed.route
         switch route {
-        case .statusPage: return statusPage()
-        case .torrentFile: return torrentFile(request)
+        // A private tracker's torrents are the site's business: no page lists them.
+        case .statusPage: return policy.tracking == .private ? notFound() : statusPage()
+        case .torrentFile: return policy.tracking == .private ? notFound() : torrentFile(request)
         case .announce, .scrape: break
         }
         let name = route == .announce ? "announce" : "scrape"
@@ -78,8 +86,8 @@ public final class Tracker {
         }
         do {
             switch route {
-            case .announce: return (try announce(request), "request.announce.ok")
-            case .scrape: return (try scrape(request), "request.scrape.ok")
+            case .announce: return (try announce(request, credential: routed.credential), "request.announce.ok")
+            case .scrape: return (try scrape(request, credential: routed.credential), "request.scrape.ok")
             case .statusPage, .torrentFile: preconditionFailure("answered above")
             }
         } catch let refusal as TrackerFailure {
@@ -92,13 +100,20 @@ public final class Tracker {
         }
     }
 
-    private func announce(_ request: TrackerRequest) throws -> TrackerResponse {
+    private func notFound() -> (TrackerResponse, String) {
+        (failure(.notFound, status: 404), "request.other.not_found")
+    }
+
+    private lazy var controlSecret: [UInt8] = Array(policy.controlSecret.utf8)
+
+    private func announce(_ request: TrackerRequest, credential: ArraySlice<UInt8>?) throws -> TrackerResponse {
         let parsed = try AnnounceRequest(query: request.query)
         switch policy.announceProtocol {
         case .any: break
         case .noPeerID: if !parsed.compact && !parsed.noPeerID { throw TrackerFailure.noPeerIDRequired }
         case .compact: if !parsed.compact { throw TrackerFailure.compactRequired }
         }
+        let session = policy.tracking == .private ? try admitPrivate(parsed, credential: credential, query: request.query) : nil
         // Before anything is stored: nothing about a refused torrent or client is kept.
         try checkAccess(parsed.infoHash, parsed.peerID)
         guard let rawAddress = request.remoteAddress, let remote = IPAddress(text: rawAddress) else {
@@ -123,6 +138,7 @@ public final class Tracker {
             shuffle: UInt32.random(in: .min ... .max, using: &random),
             redrawsShuffle: parsed.event == .started
         )
+        change.session = session
         if policy.earlyAnnounce != .allow, parsed.event == .none {
             change.earlyIfAnnouncedAfter = now - Int64(intervals.minInterval)
             change.refusesEarly = policy.earlyAnnounce == .refuse
@@ -147,11 +163,16 @@ public final class Tracker {
         return TrackerResponse(status: 200, body: out.bytes)
     }
 
-    private func scrape(_ request: TrackerRequest) throws -> TrackerResponse {
+    private func scrape(_ request: TrackerRequest, credential: ArraySlice<UInt8>?) throws -> TrackerResponse {
         let parsed = try ScrapeRequest(query: request.query, limit: policy.maxScrapeHashes)
+        // A private tracker's full list is for the site only (the control endpoint's `swarms`).
+        if parsed.infoHashes.isEmpty && policy.tracking == .private { throw TrackerFailure.fullScrapeDisabled }
         guard !parsed.infoHashes.isEmpty else { return try fullScrape(request) }
         // Refused torrents are left out of `files`, as if unknown.
-        let served = try parsed.infoHashes.filter { try admits($0) }
+        var served = try parsed.infoHashes.filter { try admits($0) }
+        if policy.tracking == .private {
+            served = try privateScrapeHashes(served, credential: credential, query: request.query)
+        }
         let counts = served.isEmpty ? [] : try store.scrape(served)
         let response = ScrapeResponse(
             files: Array(zip(served, counts)), minRequestInterval: try intervalsInEffect(now: clock()).minInterval)
@@ -317,7 +338,7 @@ public final class Tracker {
         return zip(offered, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    private func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
+    func failure(_ failure: TrackerFailure, status: Int = 200, retryIn: Int? = nil) -> TrackerResponse {
         Tracker.failureResponse(failure, status: status, retryIn: retryIn)
     }
 
@@ -348,7 +369,7 @@ public final class Tracker {
 
     /// Logs a line unless the same one was logged in the last minute, so a database that stays
     /// broken under load produces one line a minute, not one per request.
-    private func logOnce(_ message: String) {
+    func logOnce(_ message: String) {
         let now = clock()
         if let last = lastLogged, last.message == message, now - last.time < 60 { return }
         lastLogged = (message, now)

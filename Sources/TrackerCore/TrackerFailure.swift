@@ -56,9 +56,37 @@ public struct TrackerFailure: Error, Equatable, Sendable, CustomStringConvertibl
     public static let noPeerIDRequired = TrackerFailure(
         "this tracker requires compact=1 or no_peer_id=1 announces", kind: "no_peer_id_required")
 
-    /// Refusals by the operator's lists: the client may ask again later, but not soon.
+    /// `tracking = private` and the announce URL carries no credential.
+    public static let credentialRequired = TrackerFailure(
+        "this is a private tracker: download the .torrent again from the site", kind: "credential_required")
+    /// A credential of neither shape, an unknown passkey, or a token whose tag does not verify
+    /// for this torrent.
+    public static let unknownCredential = TrackerFailure(
+        "unknown or invalid passkey or token: download the .torrent again from the site", kind: "unknown_credential")
+    /// The token's key version is below the user's floor, or the site revoked it for this torrent.
+    public static let revokedCredential = TrackerFailure(
+        "this token was revoked: download the .torrent again from the site", kind: "revoked_credential")
+    /// Private tracking and a counter above 2^63 - 1: no client gets there honestly.
+    public static func counterOutOfRange(_ parameter: String) -> TrackerFailure {
+        TrackerFailure("\(parameter) is out of range", kind: "counter_out_of_range")
+    }
+
+    /// A refusal in the site's own words (a ban, a deleted torrent, ratio watch).
+    public static func site(_ message: String, kind: String) -> TrackerFailure { TrackerFailure(message, kind: kind) }
+
+    /// Refusals by the operator's lists or the site: the client may ask again later, but not soon.
     public var isAccessRefusal: Bool {
-        self == .unregisteredTorrent || self == .bannedTorrent || self == .clientNotAllowed
+        self == .unregisteredTorrent || self == .bannedTorrent || self == .clientNotAllowed || isCredentialRefusal
+    }
+
+    /// Refusals of private tracking's credentials and control state.
+    public var isCredentialRefusal: Bool {
+        switch kind {
+        case "credential_required", "unknown_credential", "revoked_credential", "banned_user", "deleted_torrent",
+            "ratio_watch":
+            return true
+        default: return false
+        }
     }
 
     /// A numeric parameter that is not a non-negative decimal integer in range.

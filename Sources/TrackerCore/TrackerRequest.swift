@@ -12,6 +12,12 @@ public struct TrackerRequest: Equatable, Sendable {
     public var authorization: [UInt8]?
     /// `Accept-Encoding` names gzip; read only for full scrapes.
     public var acceptsGzip = false
+    /// `REQUEST_METHOD` (GET when absent); the control endpoint writes only on POST.
+    public var method: [UInt8] = Array("GET".utf8)
+    /// The request body, up to the responder's limit; only the control endpoint reads it.
+    public var body: [UInt8] = []
+    /// The body was longer than the limit and was dropped (answered 413 where a body matters).
+    public var bodyTooLarge = false
 
     public init(path: [UInt8], query: [UInt8], remoteAddress: [UInt8]?, forwardedHeader: [UInt8]? = nil) {
         self.path = path

@@ -6,6 +6,14 @@ import Glibc
 public struct CGIParameters {
     private let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     private let stream: FastCGIParams?
+    /// The request body (FCGI_STDIN, or a CGI process's standard input), up to `maxBodyBytes`.
+    public var body: [UInt8] = []
+    /// The body was longer than `maxBodyBytes` and was dropped.
+    public var bodyTooLarge = false
+
+    /// Bodies are kept up to this size (only the control endpoint reads one: a site's table sent
+    /// whole); a longer one is dropped and the request is answered 413 where it matters.
+    public static let maxBodyBytes = 16 << 20
 
     public init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         self.envp = envp

@@ -28,6 +28,8 @@ public struct FastCGIConnection {
         var params: [UInt8] = []
         var paramsComplete = false
         var stdinComplete = false
+        var body: [UInt8] = []
+        var bodyTooLarge = false
     }
 
     /// A request's parameters may not exceed this; nginx sends about 1 KiB.
@@ -128,8 +130,15 @@ public struct FastCGIConnection {
             answerIfComplete(handler: handler)
         case FCGI_STDIN:
             guard var pending = request, pending.id == id else { return }
-            // A tracker reads only the query string; a request body is read and dropped.
-            if content.isEmpty { pending.stdinComplete = true }
+            // Only the control endpoint reads a body; past the limit it is dropped, not buffered.
+            if content.isEmpty {
+                pending.stdinComplete = true
+            } else if pending.body.count + content.count <= CGIParameters.maxBodyBytes, !pending.bodyTooLarge {
+                pending.body += input[content]
+            } else {
+                pending.bodyTooLarge = true
+                pending.body = []
+            }
             request = pending
             answerIfComplete(handler: handler)
         case FCGI_ABORT_REQUEST:
@@ -157,7 +166,10 @@ public struct FastCGIConnection {
         guard let pending = request, pending.paramsComplete, pending.stdinComplete else { return }
         request = nil
         guard let params = FastCGIParams(pending.params) else { return fail() }
-        let response = handler(CGIParameters(stream: params))
+        var parameters = CGIParameters(stream: params)
+        parameters.body = pending.body
+        parameters.bodyTooLarge = pending.bodyTooLarge
+        let response = handler(parameters)
         let replyStart = output.count
         Self.appendReply(id: pending.id, response, to: &output)
         batchReplies.append((replyStart..<output.count, pending.id))

@@ -11,7 +11,30 @@ public enum FastCGIResponder {
 
     /// Answers the single request described by this process's environment on stdout (plain CGI).
     public static func serveCGI(handler: (CGIParameters) -> TrackerResponse) {
-        writeCGIResponse(handler(.environment))
+        var parameters = CGIParameters.environment
+        readCGIBody(into: &parameters)
+        writeCGIResponse(handler(parameters))
+    }
+
+    /// Reads `CONTENT_LENGTH` bytes of standard input, when the request has a body: no more (the
+    /// web server may keep the pipe open) and none past `maxBodyBytes`.
+    static func readCGIBody(into parameters: inout CGIParameters) {
+        guard let raw = parameters.value("CONTENT_LENGTH"), let length = Int(String(decoding: raw, as: UTF8.self)),
+            length > 0
+        else { return }
+        guard length <= CGIParameters.maxBodyBytes else {
+            parameters.bodyTooLarge = true
+            return
+        }
+        var body = [UInt8](repeating: 0, count: length)
+        var offset = 0
+        while offset < length {
+            let got = body.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress! + offset, length - offset) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { break }
+            offset += got
+        }
+        parameters.body = Array(body.prefix(offset))
     }
 
     /// Writes a complete CGI response to stdout.

@@ -18,7 +18,8 @@ public final class SQLiteControlStore: AccessList {
     private let beginRead: Statement
     private let endRead: Statement
     /// The `data_version` the caches below hold answers for. It changes when another connection
-    /// (an operator's command) commits; this connection writes only counts, never the lists.
+    /// (an operator's command) commits; this connection's own writes of the lists (the control
+    /// endpoint) call `forgetCaches()` instead, since they do not change it.
     private var cachedVersion: Int64?
     /// Lookups of the torrent list: popular torrents are announced again and again.
     private var listedCache: [InfoHash: Bool] = [:]
@@ -105,7 +106,7 @@ public final class SQLiteControlStore: AccessList {
 
     /// Forgets what was cached if the file changed since: once per batch, or per request outside
     /// one. `PRAGMA data_version` reads one integer from shared memory.
-    private func revalidate() throws(SQLiteError) {
+    func revalidate() throws(SQLiteError) {
         if inBatch, validatedInBatch { return }
         try openBatchRead()
         let version: Int64
@@ -120,6 +121,12 @@ public final class SQLiteControlStore: AccessList {
             cachedVersion = version
         }
         validatedInBatch = inBatch
+    }
+
+    /// Drops every cached answer: this connection changed the lists itself.
+    func forgetCaches() {
+        listedCache.removeAll(keepingCapacity: true)
+        cachedRules = nil
     }
 
     /// A statement of a command's write path, prepared on first use. Callers reset it (`run()`
@@ -139,6 +146,12 @@ public final class SQLiteControlStore: AccessList {
 
     public func finishBatch() {
         inBatch = false
+        endBatchRead()
+    }
+
+    /// Ends the batch's read transaction early, so that this connection can write (the control
+    /// endpoint); a later read in the batch opens another.
+    func endBatchRead() {
         if readOpen {
             readOpen = false
             try? endRead.run()

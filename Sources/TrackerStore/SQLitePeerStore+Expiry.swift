@@ -23,6 +23,10 @@ extension SQLitePeerStore {
             try begin.run()
             do throws(SQLiteError) {
                 try sweep(now: now, step: Self.maintenanceStep, deleting: Self.maintenanceDeletes)
+                let limits = spaceGuard.limits
+                sessionSweepFrom = try ledger().sweep(
+                    from: sessionSweepFrom, step: Self.maintenanceDeletes, now: now, sessionSeconds: limits.sessionSeconds,
+                    maxRows: limits.ledgerMaxRows)
                 try commit.run()
             } catch {
                 try? rollback.run()

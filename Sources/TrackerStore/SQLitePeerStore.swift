@@ -43,7 +43,7 @@ public final class SQLitePeerStore: PeerStore {
     /// The two halves of a wrapping walk: `shuffle >= start`, then `shuffle < start`. Built once,
     /// so the hot path does not allocate the list on every reply.
     private let windowHalves: [Statement]
-    private let beginRead: Statement
+    let beginRead: Statement
     private let known: Statement
     private let lastAnnounce: Statement
     private let pageCounts: Statement
@@ -53,6 +53,9 @@ public final class SQLitePeerStore: PeerStore {
     let spaceGuard: SpaceGuard
     /// Outside a batch: whether the database may grow, found once per announce.
     private var growthAllowedNow: Bool?
+    private var ledgerStore: SQLiteLedger?
+    /// Where this process's sweep of private tracking's sessions continues (nil: the start).
+    var sessionSweepFrom: SQLiteLedger.SessionKey?
 
     /// The WAL is cut back to this after a peak (`journal_size_limit`); about what 1,000 pages
     /// between automatic checkpoints take.
@@ -158,6 +161,8 @@ public final class SQLitePeerStore: PeerStore {
         var beginFailure: SQLiteError?
         /// Whether the database may grow (a new peer or swarm), found once per batch.
         var growthAllowed: Bool?
+        /// Whether the ledger is below its cap, found once per batch.
+        var ledgerHasRoom: Bool?
     }
 
     /// Makes the announces until `finishBatch()` share one write transaction: its cost (locks,
@@ -270,6 +275,12 @@ public final class SQLitePeerStore: PeerStore {
             try upsert.run()
         }
         let swarm = try readCounts(change.infoHash)
+        if let session = change.session {
+            let announcerLeeches = !change.removes && !change.isComplete
+            try ledger().record(
+                session, infoHash: change.infoHash, peerID: change.peerID, port: change.endpoint.port,
+                otherLeechers: swarm.leechers - (announcerLeeches ? 1 : 0), now: now, hasRoom: ledgerHasRoom())
+        }
         var peers: [PeerRecord] = []
         if selection.count > 0 {
             peers = try select(selection, for: change, counts: swarm, now: now)
@@ -315,6 +326,22 @@ public final class SQLitePeerStore: PeerStore {
         let allowed = spaceGuard.allowsGrowth(usedBytes: pages.usedBytes, freeInsideBytes: pages.freeBytes)
         if batch != nil { batch?.growthAllowed = allowed } else { growthAllowedNow = allowed }
         return allowed
+    }
+
+    /// Private tracking's sessions and ledger, on this connection (prepared on first use).
+    func ledger() throws(SQLiteError) -> SQLiteLedger {
+        if let ledgerStore { return ledgerStore }
+        let opened = try SQLiteLedger(database: database)
+        ledgerStore = opened
+        return opened
+    }
+
+    /// Whether the ledger is below `ledgerMaxRows`: found once per batch (or announce).
+    private func ledgerHasRoom() throws(SQLiteError) -> Bool {
+        if let known = batch?.ledgerHasRoom { return known }
+        let room = try ledger().hasRoom(maxRows: spaceGuard.limits.ledgerMaxRows)
+        if batch != nil { batch?.ledgerHasRoom = room }
+        return room
     }
 
     /// Bytes of the pages in use, and of the free pages inside the file.

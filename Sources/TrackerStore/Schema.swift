@@ -167,6 +167,58 @@ CREATE TRIGGER IF NOT EXISTS torrent_removed AFTER DELETE ON torrents BEGIN
     UPDATE totals SET torrents = torrents - 1, completed = completed - old.downloaded;
 END;
 
+-- A random number drawn when this database file was made: the ledger's `epoch`. A site that
+-- drains the ledger keeps it with its position, and starts over when it changes (the peers
+-- database was recreated, so its sequence numbers start again).
+INSERT INTO facts (name, value) SELECT 'epoch', 1 + (random() & 4503599627370495)
+WHERE NOT EXISTS (SELECT 1 FROM facts WHERE name = 'epoch');
+
+-- Private tracking: one row per session, a client's run on a torrent for a user, keyed by
+-- (user, info_hash, peer_id, port) and not by address, so that one client announcing over IPv4
+-- and IPv6, from two interfaces or to two URLs is one session and is credited once. Each
+-- announce compares the client's counters with the row's and appends what they grew by to the
+-- ledger, in the same transaction. Sessions outlive the peer list by `session-days`.
+CREATE TABLE IF NOT EXISTS sessions (
+    user         INTEGER NOT NULL,  -- the site's user id (from the token or passkey)
+    info_hash    BLOB    NOT NULL,
+    peer_id      BLOB    NOT NULL,
+    port         INTEGER NOT NULL,
+    uploaded     INTEGER NOT NULL,  -- the client's counters at its last announce: the baseline
+    downloaded   INTEGER NOT NULL,
+    left         INTEGER NOT NULL,
+    announced    INTEGER NOT NULL,  -- Unix time of the last announce
+    snatched     INTEGER NOT NULL,  -- 1 once a `completed` was credited (a snatch, once per session)
+    -- Credit not yet written because the ledger was at `ledger-max-rows`: it goes out with the
+    -- session's next row. `ended`: stopped then; the upkeep writes its last row when there is room.
+    owed_uploaded   INTEGER NOT NULL DEFAULT 0,
+    owed_downloaded INTEGER NOT NULL DEFAULT 0,
+    owed_seconds    INTEGER NOT NULL DEFAULT 0,
+    owed_seeding    INTEGER NOT NULL DEFAULT 0,
+    owed_flags      INTEGER NOT NULL DEFAULT 0,
+    owed_snatch     INTEGER NOT NULL DEFAULT 0,
+    ended           INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user, info_hash, peer_id, port)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS sessions_ended ON sessions (ended) WHERE ended = 1;
+
+-- What the site drains, exactly once: one row per private announce (and per session expiry),
+-- numbered by `seq`, which only grows (AUTOINCREMENT never reuses a number, even after the rows
+-- are deleted). Rows stay until the site acknowledges them.
+CREATE TABLE IF NOT EXISTS ledger (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    time       INTEGER NOT NULL,  -- Unix time
+    user       INTEGER NOT NULL,
+    info_hash  BLOB    NOT NULL,
+    event      TEXT    NOT NULL,  -- started, update, completed (a snatch), stopped, paused, expired
+    uploaded   INTEGER NOT NULL,  -- bytes credited: what the client's counter grew by
+    downloaded INTEGER NOT NULL,
+    seconds    INTEGER NOT NULL,  -- since the session's previous announce
+    seeding    INTEGER NOT NULL,  -- of which the client was seeding (its `left` was 0)
+    left       INTEGER NOT NULL,  -- the client's `left` now
+    flags      INTEGER NOT NULL   -- see LedgerFlags: new, reset, rate, overdownload, lone_upload, deferred, repeat
+);
+
 -- Request counters for /stats, by name (`announce_ok`, `refused_unregistered`, …). Each worker
 -- adds what it counted about once a second, in its upkeep: no write per request.
 CREATE TABLE IF NOT EXISTS counters (
@@ -237,6 +289,48 @@ CREATE TABLE IF NOT EXISTS client_rules (
 CREATE TABLE IF NOT EXISTS completed (
     info_hash  BLOB    PRIMARY KEY,
     downloaded INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The site's control state (private tracking), written by `shoal site`, the control endpoint or
+-- plain SQL; each table can be replaced whole in one transaction, so a site may re-send all of
+-- it every few minutes. On disk: a reboot never lets a banned user back in.
+
+-- Per user: tokens with a key version below `floor` are refused (a key reset).
+CREATE TABLE IF NOT EXISTS key_floors (
+    user  INTEGER PRIMARY KEY,
+    floor INTEGER NOT NULL CHECK (floor BETWEEN 0 AND 65535)
+);
+
+-- Banned users and the message their client shows.
+CREATE TABLE IF NOT EXISTS banned_users (
+    user    INTEGER PRIMARY KEY,
+    message TEXT NOT NULL
+);
+
+-- Users who may seed but not download (ratio watch), and the message a download gets.
+CREATE TABLE IF NOT EXISTS ratio_watch (
+    user    INTEGER PRIMARY KEY,
+    message TEXT NOT NULL
+);
+
+-- Single revoked tokens: this user's token for this torrent (a leaked URL).
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    user      INTEGER NOT NULL,
+    info_hash BLOB    NOT NULL,
+    PRIMARY KEY (user, info_hash)
+) WITHOUT ROWID;
+
+-- Torrents the site deleted, with the reason announces get ("Unregistered torrent: dupe").
+CREATE TABLE IF NOT EXISTS deleted_torrents (
+    info_hash BLOB PRIMARY KEY,
+    reason    TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- A site's existing per-user passkeys (16-64 characters A-Z a-z 0-9), so that torrents
+-- downloaded before tokens keep working.
+CREATE TABLE IF NOT EXISTS passkeys (
+    passkey TEXT    PRIMARY KEY,
+    user    INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 """

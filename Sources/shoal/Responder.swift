@@ -21,7 +21,7 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
 
     /// One open database: its store, and when a request last used it (for closing the least
     /// recently used). A route holds it directly, so a request needs no lookup by path.
-    private final class OpenStore {
+    final class OpenStore {
         let store: SQLitePeerStore
         var lastUsed: UInt64
         /// False once closed: routes that still hold it are rebuilt.
@@ -51,14 +51,14 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
     private let log = LogThrottle()
     private var inBatch = false
     /// The control database, shared by every route; opened on first use.
-    private var control: SQLiteControlStore?
+    private(set) var control: SQLiteControlStore?
     /// When opening it last failed; it is tried again 10 seconds later.
     private var controlFailedAt: time_t?
     /// What this worker counted for /stats since its last flush (about a second ago).
     let counters = StatsCounters()
     private var batchSize = 0
     /// The database of the request being answered: /stats reports on it.
-    private var serving: OpenStore?
+    private(set) var serving: OpenStore?
     /// The tracker answering the request (a reference: copying its policy per request costs).
     private var servingTracker: Tracker?
     /// Full scrape copies by database, with the access mode and age they were last asked with.
@@ -228,6 +228,12 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
         let header = addressPolicy.trustedProxies.isEmpty ? nil : addressPolicy.header.cgiVariable
         var request = CGIVariables.trackerRequest(forwardedHeader: header, parameters.value)
         if route.tracker.isStatsPath(request.path) { request.authorization = parameters.value("HTTP_AUTHORIZATION") }
+        // Only the control endpoint reads the method and the body: trackers without one skip both.
+        if !route.tracker.policy.controlSecret.isEmpty {
+            if let method = parameters.value("REQUEST_METHOD"), !method.isEmpty { request.method = method }
+            request.body = parameters.body
+            request.bodyTooLarge = parameters.bodyTooLarge
+        }
         // Only a full scrape can be gzipped: a scrape with no query (a scrape of hashes has one).
         if request.query.isEmpty, route.tracker.policy.fullScrape, let accepted = parameters.value("HTTP_ACCEPT_ENCODING") {
             request.acceptsGzip = String(decoding: accepted, as: UTF8.self).lowercased().contains("gzip")
@@ -286,7 +292,8 @@ final class Responder: BatchResponder, StatsSource, FullScrapeSource, TorrentCat
             open = OpenStore(store, lastUsed: useCount)
             stores[path] = open
         }
-        let tracker = makeTracker(store: open.store, accessList: control, policy: configuration.policy)
+        let tracker = makeTracker(store: open.store, control: control, configuration: configuration)
+        if !configuration.policy.controlSecret.isEmpty { tracker.siteAdministration = self }
         tracker.counters = counters
         tracker.statsSource = self
         tracker.fullScrapes = self

@@ -4,6 +4,7 @@ import TrackerConfig
 import TrackerCore
 import TrackerFastCGI
 import TrackerStore
+import TrackerTokens
 
 /// Logs one line to stderr, which web servers put in their error log.
 func logLine(_ message: String) {
@@ -26,6 +27,8 @@ func openStore(_ configuration: Configuration) throws(SQLiteError) -> SQLitePeer
     var limits = StoreLimits()
     limits.maxDatabaseBytes = configuration.maxDatabaseBytes
     limits.maxPeersPerAddress = configuration.maxPeersPerAddress
+    limits.ledgerMaxRows = Int64(configuration.ledgerMaxRows)
+    limits.sessionSeconds = Int64(configuration.sessionDays) * 86_400
     let store = try SQLitePeerStore(
         path: configuration.database, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds,
         fileMode: mode_t(configuration.databaseMode), limits: limits, log: logLine)
@@ -51,8 +54,14 @@ func makeTurnstile(_ configuration: Configuration) -> Turnstile? {
 }
 
 /// The tracker as every mode runs it: the real clock and a log on stderr.
-func makeTracker(store: SQLitePeerStore, accessList: (any AccessList)?, policy: Policy) -> Tracker {
-    Tracker(store: store, accessList: accessList, policy: policy, clock: { Int64(time(nil)) }, log: logLine)
+func makeTracker(store: SQLitePeerStore, control: SQLiteControlStore?, configuration: Configuration) -> Tracker {
+    let tracker = Tracker(
+        store: store, accessList: control, policy: configuration.policy, clock: { Int64(time(nil)) }, log: logLine)
+    if configuration.policy.tracking == .private {
+        tracker.tokens = HMACTokenKeys(secrets: [configuration.secret, configuration.previousSecret])
+        tracker.site = control
+    }
+    return tracker
 }
 
 /// Opens the control database as responders use it.
@@ -65,7 +74,9 @@ func openControl(_ configuration: Configuration, durable: Bool = false) throws(S
 /// Whether the tracker cannot serve without its control database: a closed tracker, or one whose
 /// operator named the control database (and so expects its counts and rules to be kept).
 func controlRequired(_ resolved: ResolvedConfiguration) -> Bool {
-    resolved.configuration.policy.access != .open || resolved.sources["control-database"] != nil
+    let configuration = resolved.configuration
+    return configuration.policy.access != .open || configuration.policy.tracking == .private
+        || !configuration.policy.controlSecret.isEmpty || resolved.sources["control-database"] != nil
 }
 
 func describeControlFailure(_ path: String, _ error: SQLiteError) -> String {

@@ -52,6 +52,14 @@ struct TrackerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: help("trusted-proxies")) var trustedProxies: String?
     @Option(parsing: .unconditional, help: help("client-address-header")) var clientAddressHeader: String?
     @Option(name: .customLong("allow-ip-parameter"), parsing: .unconditional, help: help("allow-ip-parameter")) var allowIPParameter: String?
+    @Option(parsing: .unconditional, help: help("tracking")) var tracking: String?
+    @Option(parsing: .unconditional, help: help("secret")) var secret: String?
+    @Option(parsing: .unconditional, help: help("previous-secret")) var previousSecret: String?
+    @Option(parsing: .unconditional, help: help("control-secret")) var controlSecret: String?
+    @Option(parsing: .unconditional, help: help("control-allow")) var controlAllow: String?
+    @Option(parsing: .unconditional, help: help("implausible-rate")) var implausibleRate: String?
+    @Option(parsing: .unconditional, help: help("session-days")) var sessionDays: String?
+    @Option(parsing: .unconditional, help: help("ledger-max-rows")) var ledgerMaxRows: String?
 
     /// (setting name, value) for every option given.
     var commandLineSettings: [(name: String, value: String)] {
@@ -69,7 +77,9 @@ struct TrackerOptions: ParsableArguments {
             ("full-scrape", fullScrape), ("full-scrape-cache", fullScrapeCache),
             ("full-scrape-interval", fullScrapeInterval), ("decoy-peers", decoyPeers), ("warning-message", warningMessage), ("tracker-id", trackerID),
             ("announce-protocol", announceProtocol), ("stats-path", statsPath), ("stats-allow", statsAllow),
-            ("stats-token", statsToken), ("stats-denied", statsDenied),
+            ("stats-token", statsToken), ("stats-denied", statsDenied), ("tracking", tracking), ("secret", secret),
+            ("previous-secret", previousSecret), ("control-secret", controlSecret), ("control-allow", controlAllow),
+            ("implausible-rate", implausibleRate), ("session-days", sessionDays), ("ledger-max-rows", ledgerMaxRows),
         ]
         return given.compactMap { name, value in value.map { (name, $0) } }
     }

@@ -12,7 +12,7 @@ import Testing
     @Test func schemaIsIdempotentAndUsesWAL() throws {
         let fixture = try Fixture()
         _ = try SQLitePeerStore(path: fixture.path)  // applies the schema a second time
-        #expect(try fixture.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 9, "peers, torrents, unsaved_counts, facts, partial_seeds, totals, counters, full_scrape_clients, cache")
+        #expect(try fixture.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 12, "peers, torrents, unsaved_counts, facts, partial_seeds, totals, counters, full_scrape_clients, cache, sessions, ledger, sqlite_sequence")
         let database = try Database(path: fixture.path, busyTimeoutMilliseconds: 100)
         let mode = try database.prepare("PRAGMA journal_mode")
         #expect(try mode.step())
@@ -23,7 +23,7 @@ import Testing
         let fixture = try Fixture(withControl: true)
         _ = try SQLiteControlStore(path: fixture.controlPath)
         let control = try Database(path: fixture.controlPath, busyTimeoutMilliseconds: 100)
-        #expect(try control.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 4)
+        #expect(try control.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 10, "torrents, torrent_hashes, client_rules, completed and the site's six")
         #expect(try control.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'peers'") == 0)
     }
 

@@ -1,0 +1,37 @@
+import TrackerCore
+
+/// The site's side of private tracking's ledger: draining and acknowledging rows.
+extension SQLitePeerStore {
+    /// Up to `limit` ledger rows after `seq`, with the epoch (see `SQLiteLedger.page`).
+    public func ledgerPage(after seq: Int64, limit: Int) throws -> LedgerPage {
+        try inReadOrBatch { try ledger().page(after: seq, limit: limit) }
+    }
+
+    /// Deletes the rows through `seq`; false when `epoch` is not this database's.
+    public func acknowledgeLedger(epoch: Int64, through seq: Int64) throws -> Bool {
+        try inWriteTransaction { try ledger().acknowledge(epoch: epoch, through: seq) }
+    }
+
+    /// Rows waiting for the site, and the time of the oldest (for /stats).
+    public func ledgerBacklog() throws -> (rows: Int64, oldest: Int64?) {
+        let ledger = try ledger()
+        guard let held = try ledger.heldRange() else { return (0, nil) }
+        let oldest = try database.scalar("SELECT time FROM ledger WHERE seq = \(held.lowerBound)")
+        return (Int64(held.count), oldest)
+    }
+
+    /// Reads inside the batch's transaction when there is one, else in a read transaction of
+    /// their own, so that what is read belongs together.
+    private func inReadOrBatch<T>(_ body: () throws -> T) throws -> T {
+        if batch != nil { return try inWriteTransaction(body) }
+        try beginRead.run()
+        do {
+            let result = try body()
+            try commit.run()
+            return result
+        } catch {
+            try? rollback.run()
+            throw error
+        }
+    }
+}

@@ -234,3 +234,37 @@ def test_site_swarms_endpoint(tracker):
     lines = body.decode().splitlines()
     assert lines[0] == "info_hash\tseeders\tleechers\tsnatches"
     assert lines[1:] == [f"{HASH.hex()}\t1\t1\t0", f"{OTHER.hex()}\t0\t0\t0"]
+
+
+def test_shoal_site_commands(tracker):
+    def site(*args, stdin=None):
+        return subprocess.run([harness.SHOAL, "site", *args, "--control-database", str(tracker.control_db),
+                               "--database", tracker.database, "--secret", SECRET],
+                              capture_output=True, text=True, input=stdin, timeout=60)
+
+    minted = site("token", "--user", "21", "--key-version", "4", HASH.hex())
+    assert minted.returncode == 0 and minted.stdout.strip() == mint(21, HASH, key_version=4)
+    token = minted.stdout.strip()
+    assert b"interval" in announce(tracker.base, token, HASH)
+
+    assert site("add", "banned", "21", "Banned: from the shell").returncode == 0
+    assert failure(announce(tracker.base, token, HASH)) == "Banned: from the shell"
+    assert site("list", "banned").stdout == "21\tBanned: from the shell\n"
+    assert site("remove", "banned", "21").returncode == 0
+    missing = site("remove", "banned", "21")
+    assert missing.returncode == 1 and "no row" in missing.stderr
+    assert b"interval" in announce(tracker.base, token, HASH)
+
+    bad = site("replace", "key_floors", "-", stdin="21\t1\nnot a line\n")
+    assert bad.returncode == 65 and "line 2" in bad.stderr and site("list", "key_floors").stdout == ""
+    assert site("replace", "key_floors", "-", stdin="21\t5\n").returncode == 0
+    assert "revoked" in failure(announce(tracker.base, token, HASH))
+    assert site("list", "key_floors").stdout == "21\t5\n"
+
+    drained = site("ledger")
+    assert drained.returncode == 0 and drained.stdout.startswith("# shoal ledger\tepoch=")
+    epoch = drained.stdout.split("\t")[1].split("=")[1]
+    assert len(drained.stdout.splitlines()) == 2 + 2  # header, columns, two announces
+    assert site("ack", "--epoch", epoch, "--through", "2").returncode == 0
+    assert site("ledger").stdout.count("\n") == 2
+    assert site("ack", "--epoch", "1", "--through", "2").returncode == 1

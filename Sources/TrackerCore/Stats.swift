@@ -73,6 +73,11 @@ public struct StatsSnapshot: Sendable {
     /// Torrents on the access list and client rules; nil without a control database.
     public var listedTorrents: Int64?
     public var clientRules: Int64?
+    /// Private tracking: ledger rows the site has not acknowledged yet, the age of the oldest
+    /// (how far behind the site's drain is), and the last `seq` given out.
+    public var ledgerRows: Int64 = 0
+    public var ledgerOldestAgeSeconds: Int64 = 0
+    public var ledgerLastSeq: Int64 = 0
     /// Seconds since the peers database was created (opentracker's uptime).
     public var uptimeSeconds: Int64 = 0
     /// The busiest swarms, by peers and by seeders; filled only when asked for.

@@ -53,6 +53,12 @@ public enum StatsFormats {
         if let rules = s.clientRules { metric("shoal_client_rules", "gauge", "Client rules.", [("", rules)]) }
         metric("shoal_database_age_seconds", "gauge", "Seconds since the peers database was created.",
                [("", s.uptimeSeconds)])
+        metric("shoal_ledger_rows", "gauge", "Private tracking: ledger rows the site has not acknowledged.",
+               [("", s.ledgerRows)])
+        metric("shoal_ledger_oldest_age_seconds", "gauge",
+               "Private tracking: age of the oldest unacknowledged ledger row (how far behind the site's drain is).",
+               [("", s.ledgerOldestAgeSeconds)])
+        metric("shoal_ledger_last_seq", "gauge", "Private tracking: the last ledger seq given out.", [("", s.ledgerLastSeq)])
         return out
     }
 
@@ -89,6 +95,9 @@ public enum StatsFormats {
             """))
         fields.append(("workers", """
             {"started": \(s.counter("workers_started")), "replaced": \(s.counter("workers_replaced"))}
+            """))
+        fields.append(("ledger", """
+            {"rows": \(s.ledgerRows), "oldest_age_seconds": \(s.ledgerOldestAgeSeconds), "last_seq": \(s.ledgerLastSeq)}
             """))
         fields.append(("listed_torrents", s.listedTorrents.map(String.init) ?? "null"))
         fields.append(("client_rules", s.clientRules.map(String.init) ?? "null"))

@@ -43,6 +43,10 @@ extension SQLitePeerStore {
         var wal = stat()
         if stat(spaceGuard.path + "-wal", &wal) == 0 { s.walBytes = Int64(wal.st_size) }
         s.uptimeSeconds = max(0, now - (try fact("created") ?? now))
+        let backlog = try ledgerBacklog()
+        s.ledgerRows = backlog.rows
+        s.ledgerOldestAgeSeconds = backlog.oldest.map { max(0, now - $0) } ?? 0
+        s.ledgerLastSeq = try ledger().lastIssued()
         if let control {
             s.listedTorrents = try control.database.scalar("SELECT count(*) FROM torrents")
             s.clientRules = try control.database.scalar("SELECT count(*) FROM client_rules")

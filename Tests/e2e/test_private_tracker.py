@@ -268,3 +268,16 @@ def test_shoal_site_commands(tracker):
     assert site("ack", "--epoch", epoch, "--through", "2").returncode == 0
     assert site("ledger").stdout.count("\n") == 2
     assert site("ack", "--epoch", "1", "--through", "2").returncode == 1
+
+
+def test_stats_say_how_far_behind_the_site_is(tracker):
+    import json
+    for port in (7400, 7401, 7402):
+        announce(tracker.base, mint(3, HASH), HASH, port=port)
+    status, body = harness.get(f"{tracker.base}/stats?format=json")
+    ledger = json.loads(body)["ledger"]
+    assert status == 200 and ledger["rows"] == 3 and ledger["last_seq"] == 3 and ledger["oldest_age_seconds"] >= 0
+    header, _ = tracker.control.ledger()
+    assert tracker.control.ack(int(header["epoch"]), 3)[0] == 200
+    status, body = harness.get(f"{tracker.base}/stats")
+    assert "shoal_ledger_rows 0" in body.decode() and "shoal_ledger_last_seq 3" in body.decode()

@@ -3,6 +3,8 @@
 # repeatable whatever else the machine does, unlike requests per second.
 #   bench/instructions.sh BINARY [COUNT] [shoal serve options…]
 # Prints the worker's total. Compare two binaries (or two sets of options) with the same COUNT.
+# BENCH_PRIVATE_SECRET=S with options --tracking private --secret S --control-database PATH
+# announces with tokens, as a private tracker's clients do.
 set -euo pipefail
 binary=$1; count=${2:-4000}; shift; [ $# -gt 0 ] && shift
 work=$(mktemp -d /dev/shm/shoal-instructions-XXXXXX)

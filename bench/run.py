@@ -16,6 +16,7 @@ import bisect
 import grp
 import gzip
 import hashlib
+import hmac
 import os
 import pathlib
 import random
@@ -24,6 +25,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,7 @@ def parse_args():
                         "ceiling, upsert-select (C: one SQLite upsert + one select per announce), shoal (nginx + "
                         "shoal serve, access open), shoal-whitelist (access whitelist, every torrent listed), "
                         "shoal-features (adaptive intervals, status page and full scrape on), "
+                        "shoal-private (tracking private: a token per announce, the ledger written), "
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
@@ -103,6 +106,8 @@ def write_workload(args, directory, hashes):
     """One announce path per peer; returns the file."""
     rng = random.Random(args.seed)
     path = directory / "requests.txt"
+    # Target shoal-private announces the same peers through /<token>/announce.
+    private = open(directory / "requests-private.txt", "w") if "shoal-private" in args.targets.split(",") else None
     with open(path, "w") as out:
         pick = zipf_sampler(len(hashes), args.zipf, rng)
         # Every peer of a torrent gets its own port; announce.lua gives each its own address too.
@@ -116,11 +121,27 @@ def write_workload(args, directory, hashes):
             event = "&event=started" if roll < args.started else (
                 "&event=stopped" if roll < args.started + args.stopped else "")
             peer_id = b"-BN0001-" + b"%012d" % n
-            out.write("/announce?info_hash=%s&peer_id=%s&port=%d&uploaded=0&downloaded=0&left=%d"
-                      "&compact=1&numwant=%d&key=%08x%s\n" % (
-                          urllib.parse.quote_from_bytes(hashes[t]), urllib.parse.quote_from_bytes(peer_id),
-                          port, left, args.numwant, n, event))
+            line = ("/announce?info_hash=%s&peer_id=%s&port=%d&uploaded=0&downloaded=0&left=%d"
+                    "&compact=1&numwant=%d&key=%08x%s\n" % (
+                        urllib.parse.quote_from_bytes(hashes[t]), urllib.parse.quote_from_bytes(peer_id),
+                        port, left, args.numwant, n, event))
+            out.write(line)
+            if private is not None:
+                # The same announce by one of 50,000 users, with the token a site would mint.
+                private.write("/" + mint_token(n % 50_000, hashes[t]) + line)
+    if private is not None:
+        private.close()
     return path
+
+
+PRIVATE_SECRET = "bench-secret-0123456789abcdef0123456789"
+
+
+def mint_token(user, info_hash):
+    """The README's token recipe (private tracking)."""
+    head = struct.pack(">IH", user, 0)
+    return (head + hmac.new(PRIVATE_SECRET.encode(), b"shoal-announce-v1" + head + info_hash,
+                            hashlib.sha256).digest()[:16]).hex()
 
 
 # ---------------------------------------------------------------- processes
@@ -363,6 +384,10 @@ def report(results):
             features = results["shoal-features"]
             print(f"shoal-features/shoal: throughput {features['rate'] / shoal['rate']:.2f}x, "
                   f"CPU per request {features['cpu_us'] / shoal['cpu_us']:.2f}x")
+        if "shoal-private" in results:
+            private = results["shoal-private"]
+            print(f"shoal-private/shoal: throughput {private['rate'] / shoal['rate']:.2f}x, "
+                  f"CPU per request {private['cpu_us'] / shoal['cpu_us']:.2f}x")
         if "shoal-whitelist" in results:
             closed = results["shoal-whitelist"]
             print(f"shoal-whitelist/shoal: throughput {closed['rate'] / shoal['rate']:.2f}x, "
@@ -497,6 +522,9 @@ def main():
                     "shoal-features": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, name="shoal-features",
                         extra=args.features.split()),
+                    "shoal-private": lambda args, directory, hashes: start_shoal(
+                        args, directory, hashes, name="shoal-private",
+                        extra=["--tracking", "private", "--secret", PRIVATE_SECRET]),
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}
@@ -506,12 +534,16 @@ def main():
             # It answers every request with an announce reply: there is nothing to compare.
             print("upsert-select: skipped, it does not implement scrape")
             names.remove("upsert-select")
+        if args.scrape and "shoal-private" in names:
+            print("shoal-private: skipped, its scrapes would need a token per hash")
+            names.remove("shoal-private")
         for name in names:
             target = starters[name](args, directory, hashes)
+            own_file = directory / "requests-private.txt" if name == "shoal-private" else requests_file
             try:
-                filled = prefill(args, target, requests_file)
+                filled = prefill(args, target, own_file)
                 print(f"{name}: prefilled with {filled} announces", flush=True)
-                results[name] = measure(args, target, measured_file)
+                results[name] = measure(args, target, own_file if name == "shoal-private" else measured_file)
                 if hasattr(target, "database"):
                     peers, per_peer = database_bytes_per_peer(target.database)
                     print(f"{name}: {peers} peers stored, {per_peer:.0f} database bytes per peer", flush=True)

@@ -106,10 +106,19 @@ public protocol TokenVerifier {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
-public func constantTimeEquals<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool
-where A.Element == UInt8, B.Element == UInt8 {
+public func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0
-    for (x, y) in zip(a, b) { difference |= x ^ y }
+    for index in 0..<a.count { difference |= a[index] ^ b[index] }
     return difference == 0
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { x in b.withUnsafeBytes { y in constantTimeEquals(x, y) } }
+}
+
+/// Compares a path segment with a secret in time that depends only on their lengths.
+public func constantTimeEquals(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { x in b.withUnsafeBytes { y in constantTimeEquals(x, y) } }
 }

@@ -12,22 +12,50 @@ extension SQLiteControlStore: SiteState {
         return UInt32(truncatingIfNeeded: lookup.int64(at: 0))
     }
 
-    /// One statement of five indexed lookups, inside the batch's read transaction.
+    /// From two per-process caches (what the site says of the user, of the torrent), revalidated
+    /// once per batch like the torrent list; the pair is looked up only for a user who has
+    /// revoked tokens at all.
     public func standing(of user: UInt32, on infoHash: InfoHash) throws -> SiteStanding {
         try revalidate()
+        let person = try userStanding(user)
+        var standing = SiteStanding(keyFloor: person.keyFloor, banned: person.banned, ratioWatch: person.ratioWatch)
+        standing.deletedReason = try deletedReason(infoHash)
+        if person.hasRevokedTokens {
+            let revoked = try statement("SELECT 1 FROM revoked_tokens WHERE user = ?1 AND info_hash = ?2")
+            revoked.bind(Int64(user), at: 1)
+            revoked.bind(infoHash.bytes, at: 2)
+            defer { revoked.reset() }
+            standing.tokenRevoked = try revoked.step()
+        }
+        return standing
+    }
+
+    private func userStanding(_ user: UInt32) throws -> UserStanding {
+        if let known = userCache[user] { return known }
         let lookup = try statement("""
             SELECT (SELECT floor FROM key_floors WHERE user = ?1), (SELECT message FROM banned_users WHERE user = ?1),
-                (SELECT message FROM ratio_watch WHERE user = ?1),
-                EXISTS (SELECT 1 FROM revoked_tokens WHERE user = ?1 AND info_hash = ?2),
-                (SELECT reason FROM deleted_torrents WHERE info_hash = ?2)
+                (SELECT message FROM ratio_watch WHERE user = ?1), EXISTS (SELECT 1 FROM revoked_tokens WHERE user = ?1)
             """)
         lookup.bind(Int64(user), at: 1)
-        lookup.bind(infoHash.bytes, at: 2)
         defer { lookup.reset() }
         _ = try lookup.step()
-        return SiteStanding(
+        let found = UserStanding(
             keyFloor: UInt16(truncatingIfNeeded: lookup.optionalInt64(at: 0) ?? 0), banned: lookup.text(at: 1),
-            ratioWatch: lookup.text(at: 2), tokenRevoked: lookup.int64(at: 3) != 0, deletedReason: lookup.text(at: 4))
+            ratioWatch: lookup.text(at: 2), hasRevokedTokens: lookup.int64(at: 3) != 0)
+        if userCache.count >= Self.listedCacheLimit { userCache.removeAll(keepingCapacity: true) }
+        userCache[user] = found
+        return found
+    }
+
+    private func deletedReason(_ infoHash: InfoHash) throws -> String? {
+        if let known = deletedCache[infoHash] { return known }
+        let lookup = try statement("SELECT reason FROM deleted_torrents WHERE info_hash = ?1")
+        lookup.bind(infoHash.bytes, at: 1)
+        defer { lookup.reset() }
+        let reason = try lookup.step() ? lookup.text(at: 0) : nil
+        if deletedCache.count >= Self.listedCacheLimit { deletedCache.removeAll(keepingCapacity: true) }
+        deletedCache[infoHash] = .some(reason)
+        return reason
     }
 
     // MARK: - The site's writes

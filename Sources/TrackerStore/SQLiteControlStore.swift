@@ -24,6 +24,9 @@ public final class SQLiteControlStore: AccessList {
     /// Lookups of the torrent list: popular torrents are announced again and again.
     private var listedCache: [InfoHash: Bool] = [:]
     private var cachedRules: ClientRules?
+    /// Private tracking: what the site says of each user, and which torrents it deleted.
+    var userCache: [UInt32: UserStanding] = [:]
+    var deletedCache: [InfoHash: String?] = [:]
     private var inBatch = false
     private var readOpen = false
     /// Within a batch, the caches have been revalidated already.
@@ -116,8 +119,7 @@ public final class SQLiteControlStore: AccessList {
             version = dataVersion.int64(at: 0)
         }
         if version != cachedVersion {
-            listedCache.removeAll(keepingCapacity: true)
-            cachedRules = nil
+            forgetCaches()
             cachedVersion = version
         }
         validatedInBatch = inBatch
@@ -127,6 +129,16 @@ public final class SQLiteControlStore: AccessList {
     func forgetCaches() {
         listedCache.removeAll(keepingCapacity: true)
         cachedRules = nil
+        userCache.removeAll(keepingCapacity: true)
+        deletedCache.removeAll(keepingCapacity: true)
+    }
+
+    /// One user's part of `SiteStanding`, as cached.
+    struct UserStanding {
+        var keyFloor: UInt16
+        var banned: String?
+        var ratioWatch: String?
+        var hasRevokedTokens: Bool
     }
 
     /// A statement of a command's write path, prepared on first use. Callers reset it (`run()`

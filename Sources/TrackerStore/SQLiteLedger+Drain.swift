@@ -48,19 +48,19 @@ extension SQLiteLedger {
     }
 
     /// The upkeep's part: sessions that stopped while the ledger was full get their last row, and
-    /// sessions not heard from for `sessionSeconds` end with an `expired` row. Looks at up to
+    /// sessions not heard from for `sessionSeconds` end with an `expired` row, both once there is
+    /// room in the ledger. Looks at up to
     /// `step` sessions from where the last call stopped, so any number of sessions costs a bounded
     /// amount per call. Returns where to continue (nil: from the start).
     func sweep(
         from cursor: SessionKey?, step: Int, now: Int64, sessionSeconds: Int64, maxRows: Int64
     ) throws(SQLiteError) -> SessionKey? {
         var room = try hasRoom(maxRows: maxRows)
-        if room { try writeEndedSessions(now: now, limit: step) }
         let scan = try database.prepare("""
             SELECT user, info_hash, peer_id, port, left, announced, owed_uploaded, owed_downloaded, owed_seconds,
-                owed_seeding, owed_flags, owed_snatch
-            FROM sessions WHERE (user, info_hash, peer_id, port) > (?1, ?2, ?3, ?4)
-            ORDER BY user, info_hash, peer_id, port LIMIT ?5
+                owed_seeding, owed_flags, owed_snatch, ended
+            FROM sessions WHERE (info_hash, user, peer_id, port) > (?2, ?1, ?3, ?4)
+            ORDER BY info_hash, user, peer_id, port LIMIT ?5
             """)
         let start = cursor ?? SessionKey(user: -1, infoHash: [], peerID: [], port: 0)
         scan.bind(start.user, at: 1)
@@ -69,22 +69,23 @@ extension SQLiteLedger {
         scan.bind(start.port, at: 4)
         scan.bind(Int64(step), at: 5)
         var last: SessionKey? = nil
-        var expired: [(SessionKey, Int64, Credit, Bool)] = []
+        var ending: [(SessionKey, String, Int64, Credit, Bool)] = []
         var seen = 0
         while try scan.step() {
             seen += 1
             let key = SessionKey(user: scan.int64(at: 0), infoHash: scan.blob(at: 1), peerID: scan.blob(at: 2), port: scan.int64(at: 3))
             last = key
-            guard scan.int64(at: 5) < now - sessionSeconds else { continue }
+            let ended = scan.int64(at: 12) != 0
+            guard ended || scan.int64(at: 5) < now - sessionSeconds else { continue }
             let owed = Credit(
                 uploaded: scan.int64(at: 6), downloaded: scan.int64(at: 7), seconds: scan.int64(at: 8),
                 seeding: scan.int64(at: 9), flags: LedgerFlags(rawValue: scan.int64(at: 10)))
-            expired.append((key, scan.int64(at: 4), owed, scan.int64(at: 11) != 0))
+            ending.append((key, ended ? "stopped" : "expired", scan.int64(at: 4), owed, scan.int64(at: 11) != 0))
         }
         scan.reset()
-        for (key, left, owed, owedSnatch) in expired {
+        for (key, event, left, owed, owedSnatch) in ending {
             if !room { break }
-            try writeLastRows(key, event: "expired", left: left, owed: owed, owedSnatch: owedSnatch, now: now)
+            try writeLastRows(key, event: event, left: left, owed: owed, owedSnatch: owedSnatch, now: now)
             room = try hasRoom(maxRows: maxRows)
         }
         return seen < step ? nil : last
@@ -96,28 +97,6 @@ extension SQLiteLedger {
         var infoHash: [UInt8]
         var peerID: [UInt8]
         var port: Int64
-    }
-
-    private func writeEndedSessions(now: Int64, limit: Int) throws(SQLiteError) {
-        let ended = try database.prepare("""
-            SELECT user, info_hash, peer_id, port, left, owed_uploaded, owed_downloaded, owed_seconds, owed_seeding,
-                owed_flags, owed_snatch
-            FROM sessions WHERE ended = 1 LIMIT ?1
-            """)
-        ended.bind(Int64(limit), at: 1)
-        var found: [(SessionKey, Int64, Credit, Bool)] = []
-        while try ended.step() {
-            found.append((
-                SessionKey(user: ended.int64(at: 0), infoHash: ended.blob(at: 1), peerID: ended.blob(at: 2), port: ended.int64(at: 3)),
-                ended.int64(at: 4),
-                Credit(uploaded: ended.int64(at: 5), downloaded: ended.int64(at: 6), seconds: ended.int64(at: 7),
-                       seeding: ended.int64(at: 8), flags: LedgerFlags(rawValue: ended.int64(at: 9))),
-                ended.int64(at: 10) != 0))
-        }
-        ended.reset()
-        for (key, left, owed, owedSnatch) in found {
-            try writeLastRows(key, event: "stopped", left: left, owed: owed, owedSnatch: owedSnatch, now: now)
-        }
     }
 
     /// A session's final rows (a held snatch first), then the session is gone.

@@ -10,7 +10,8 @@ import TrackerCore
 public final class SQLiteLedger {
     let database: Database
     private let findSession: Statement
-    private let saveSession: Statement
+    private let insertSession: Statement
+    private let updateSession: Statement
     private let endSession: Statement
     private let append: Statement
     private let bounds: Statement
@@ -22,10 +23,18 @@ public final class SQLiteLedger {
                 owed_seeding, owed_flags, owed_snatch
             FROM sessions WHERE user = ?1 AND info_hash = ?2 AND peer_id = ?3 AND port = ?4
             """)
-        saveSession = try database.prepare("""
-            INSERT OR REPLACE INTO sessions (user, info_hash, peer_id, port, uploaded, downloaded, left, announced,
+        insertSession = try database.prepare("""
+            INSERT INTO sessions (user, info_hash, peer_id, port, uploaded, downloaded, left, announced,
                 snatched, owed_uploaded, owed_downloaded, owed_seconds, owed_seeding, owed_flags, owed_snatch, ended)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+            """)
+        // A known session's row is rewritten in place (its key does not change): cheaper than
+        // REPLACE, which deletes and inserts.
+        updateSession = try database.prepare("""
+            UPDATE sessions SET uploaded = ?5, downloaded = ?6, left = ?7, announced = ?8, snatched = ?9,
+                owed_uploaded = ?10, owed_downloaded = ?11, owed_seconds = ?12, owed_seeding = ?13, owed_flags = ?14,
+                owed_snatch = ?15, ended = ?16
+            WHERE user = ?1 AND info_hash = ?2 AND peer_id = ?3 AND port = ?4
             """)
         endSession = try database.prepare(
             "DELETE FROM sessions WHERE user = ?1 AND info_hash = ?2 AND peer_id = ?3 AND port = ?4")
@@ -33,7 +42,9 @@ public final class SQLiteLedger {
             INSERT INTO ledger (time, user, info_hash, event, uploaded, downloaded, seconds, seeding, left, flags)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """)
-        bounds = try database.prepare("SELECT min(seq), max(seq) FROM ledger")
+        // Two subqueries: SQLite answers min() or max() alone from the end of the rowid B-tree,
+        // but both in one SELECT scan the whole table.
+        bounds = try database.prepare("SELECT (SELECT min(seq) FROM ledger), (SELECT max(seq) FROM ledger)")
     }
 
     /// A session's row, as read.
@@ -99,7 +110,7 @@ public final class SQLiteLedger {
             held.flags.insert(.deferred)
             try save(
                 report, key, now: now, snatched: previous?.snatched ?? false, owed: held,
-                owedSnatch: owedSnatch || snatch, ended: ends)
+                owedSnatch: owedSnatch || snatch, ended: ends, isNew: previous == nil)
             return
         }
         if owedSnatch {
@@ -115,7 +126,7 @@ public final class SQLiteLedger {
         } else {
             try save(
                 report, key, now: now, snatched: (previous?.snatched ?? false) || owedSnatch || snatch, owed: Credit(),
-                owedSnatch: false, ended: false)
+                owedSnatch: false, ended: false, isNew: previous == nil)
         }
     }
 
@@ -173,9 +184,9 @@ public final class SQLiteLedger {
 
     private func save(
         _ report: SessionReport, _ key: ([UInt8], [UInt8], Int64), now: Int64, snatched: Bool, owed: Credit,
-        owedSnatch: Bool, ended: Bool
+        owedSnatch: Bool, ended: Bool, isNew: Bool
     ) throws(SQLiteError) {
-        let s = saveSession
+        let s = isNew ? insertSession : updateSession
         try bindKey(s, report.user, key)
         s.bind(report.uploaded, at: 5)
         s.bind(report.downloaded, at: 6)

@@ -54,6 +54,8 @@ public final class SQLitePeerStore: PeerStore {
     /// Outside a batch: whether the database may grow, found once per announce.
     private var growthAllowedNow: Bool?
     private var ledgerStore: SQLiteLedger?
+    /// Private announces this process may still append before it looks at the ledger's size again.
+    private var ledgerRoomCountdown = 0
     /// Where this process's sweep of private tracking's sessions continues (nil: the start).
     var sessionSweepFrom: SQLiteLedger.SessionKey?
 
@@ -336,10 +338,19 @@ public final class SQLitePeerStore: PeerStore {
         return opened
     }
 
-    /// Whether the ledger is below `ledgerMaxRows`: found once per batch (or announce).
+    /// Whether the ledger is below `ledgerMaxRows`. Far below it, the answer holds for a while:
+    /// it is looked up again after a sixteenth of the room left has been used by this process
+    /// (other workers fill it too, so the cap is a soft one, passed by a few percent at most).
     private func ledgerHasRoom() throws(SQLiteError) -> Bool {
+        if ledgerRoomCountdown > 0 {
+            ledgerRoomCountdown -= 1
+            return true
+        }
         if let known = batch?.ledgerHasRoom { return known }
-        let room = try ledger().hasRoom(maxRows: spaceGuard.limits.ledgerMaxRows)
+        let limit = spaceGuard.limits.ledgerMaxRows
+        let held = Int64(try ledger().heldRange()?.count ?? 0)
+        let room = held < limit
+        ledgerRoomCountdown = Int(max(0, limit - held) / 16)
         if batch != nil { batch?.ledgerHasRoom = room }
         return room
     }

@@ -189,7 +189,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     announced    INTEGER NOT NULL,  -- Unix time of the last announce
     snatched     INTEGER NOT NULL,  -- 1 once a `completed` was credited (a snatch, once per session)
     -- Credit not yet written because the ledger was at `ledger-max-rows`: it goes out with the
-    -- session's next row. `ended`: stopped then; the upkeep writes its last row when there is room.
+    -- session's next row. `ended`: stopped then; the upkeep's sweep writes its last row when it
+    -- comes by with room in the ledger (no index on it: every announce would pay to keep one).
     owed_uploaded   INTEGER NOT NULL DEFAULT 0,
     owed_downloaded INTEGER NOT NULL DEFAULT 0,
     owed_seconds    INTEGER NOT NULL DEFAULT 0,
@@ -197,10 +198,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     owed_flags      INTEGER NOT NULL DEFAULT 0,
     owed_snatch     INTEGER NOT NULL DEFAULT 0,
     ended           INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (user, info_hash, peer_id, port)
+    -- info_hash first: a popular torrent's sessions share pages, so a batch of announces dirties
+    -- (and writes to the WAL) fewer of them than random keys would.
+    PRIMARY KEY (info_hash, user, peer_id, port)
 ) WITHOUT ROWID;
-
-CREATE INDEX IF NOT EXISTS sessions_ended ON sessions (ended) WHERE ended = 1;
 
 -- What the site drains, exactly once: one row per private announce (and per session expiry),
 -- numbered by `seq`, which only grows (AUTOINCREMENT never reuses a number, even after the rows

@@ -200,10 +200,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 
 -- What the site drains, exactly once: one row per private announce (and per session expiry),
--- numbered by `seq`, which only grows (AUTOINCREMENT never reuses a number, even after the rows
--- are deleted). Rows stay until the site acknowledges them.
+-- numbered by `seq`, which only grows. Rows stay until the site acknowledges them; acknowledging
+-- deletes them all but the newest, which stays as the high-water mark so that the next row is
+-- numbered after it (a rowid is max + 1; AUTOINCREMENT would do the same at the cost of one more
+-- page written per batch). The fact `ledger_acked` is the last seq acknowledged: rows up to it are
+-- never served again.
 CREATE TABLE IF NOT EXISTS ledger (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq        INTEGER PRIMARY KEY,
     time       INTEGER NOT NULL,  -- Unix time
     user       INTEGER NOT NULL,
     info_hash  BLOB    NOT NULL,

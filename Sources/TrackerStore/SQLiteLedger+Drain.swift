@@ -15,7 +15,8 @@ extension SQLiteLedger {
     func page(after seq: Int64, limit: Int) throws(SQLiteError) -> LedgerPage {
         let read = try database.prepare("""
             SELECT seq, time, user, info_hash, event, uploaded, downloaded, seconds, seeding, left, flags
-            FROM ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2
+            FROM ledger WHERE seq > max(?1, coalesce((SELECT value FROM facts WHERE name = 'ledger_acked'), 0))
+            ORDER BY seq LIMIT ?2
             """)
         read.bind(seq, at: 1)
         read.bind(Int64(max(0, min(limit, Self.maxPage))), at: 2)
@@ -32,17 +33,27 @@ extension SQLiteLedger {
         return LedgerPage(epoch: try epoch(), rows: rows, last: last)
     }
 
-    /// The last `seq` ever given out (AUTOINCREMENT keeps it even when every row is gone).
+    /// The last `seq` given out (the newest row is never deleted, so it is still there).
     func lastIssued() throws(SQLiteError) -> Int64 {
-        try database.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ledger'") ?? 0
+        try database.scalar("SELECT max(seq) FROM ledger") ?? 0
     }
 
-    /// Deletes the rows through `seq` once the site has stored them; false (nothing deleted) when
-    /// `epoch` is not this database's: the site acknowledges rows of a ledger that is gone.
+    /// Deletes the rows through `seq` once the site has stored them, but the newest row, which
+    /// keeps the numbering going; false (nothing deleted) when `epoch` is not this database's:
+    /// the site acknowledges rows of a ledger that is gone.
     func acknowledge(epoch claimed: Int64, through seq: Int64) throws(SQLiteError) -> Bool {
         guard claimed == (try epoch()) else { return false }
-        let delete = try database.prepare("DELETE FROM ledger WHERE seq <= ?1")
-        delete.bind(seq, at: 1)
+        let last = try lastIssued()
+        let through = min(seq, last)
+        let mark = try database.prepare("""
+            INSERT INTO facts (name, value) VALUES ('ledger_acked', ?1)
+            ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)
+            """)
+        mark.bind(through, at: 1)
+        try mark.run()
+        let delete = try database.prepare("DELETE FROM ledger WHERE seq <= ?1 AND seq < ?2")
+        delete.bind(through, at: 1)
+        delete.bind(last, at: 2)
         try delete.run()
         return true
     }

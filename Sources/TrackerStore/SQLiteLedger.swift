@@ -42,9 +42,11 @@ public final class SQLiteLedger {
             INSERT INTO ledger (time, user, info_hash, event, uploaded, downloaded, seconds, seeding, left, flags)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """)
-        // Two subqueries: SQLite answers min() or max() alone from the end of the rowid B-tree,
-        // but both in one SELECT scan the whole table.
-        bounds = try database.prepare("SELECT (SELECT min(seq) FROM ledger), (SELECT max(seq) FROM ledger)")
+        // Two subqueries: SQLite answers max() alone from the end of the rowid B-tree, but a
+        // SELECT of two aggregates scans the whole table.
+        bounds = try database.prepare("""
+            SELECT (SELECT max(seq) FROM ledger), (SELECT value FROM facts WHERE name = 'ledger_acked')
+            """)
     }
 
     /// A session's row, as read.
@@ -219,12 +221,14 @@ public final class SQLiteLedger {
         try append.run()
     }
 
-    /// The first and last `seq` still held, nil when the ledger is empty. Both are one step down
-    /// the rowid B-tree; acknowledging deletes a prefix, so the rows held are `last - first + 1`.
+    /// The `seq` numbers the site has not acknowledged yet, nil when there are none. Both ends
+    /// are one lookup each; acknowledging deletes a prefix, so the rows held are `count`.
     func heldRange() throws(SQLiteError) -> ClosedRange<Int64>? {
         defer { bounds.reset() }
         guard try bounds.step(), !bounds.isNull(at: 0) else { return nil }
-        return bounds.int64(at: 0)...bounds.int64(at: 1)
+        let last = bounds.int64(at: 0)
+        let acknowledged = bounds.optionalInt64(at: 1) ?? 0
+        return last > acknowledged ? (acknowledged + 1)...last : nil
     }
 
     /// Whether another row may be appended under `maxRows`.

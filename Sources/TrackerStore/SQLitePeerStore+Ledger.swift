@@ -16,7 +16,8 @@ extension SQLitePeerStore {
     public func ledgerBacklog() throws -> (rows: Int64, oldest: Int64?) {
         let ledger = try ledger()
         guard let held = try ledger.heldRange() else { return (0, nil) }
-        let oldest = try database.scalar("SELECT time FROM ledger WHERE seq = \(held.lowerBound)")  // an integer, not input
+        let oldest = try database.scalar(
+            "SELECT time FROM ledger WHERE seq >= \(held.lowerBound) ORDER BY seq LIMIT 1")  // an integer, not input
         return (Int64(held.count), oldest)
     }
 

@@ -12,7 +12,7 @@ import Testing
     @Test func schemaIsIdempotentAndUsesWAL() throws {
         let fixture = try Fixture()
         _ = try SQLitePeerStore(path: fixture.path)  // applies the schema a second time
-        #expect(try fixture.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 12, "peers, torrents, unsaved_counts, facts, partial_seeds, totals, counters, full_scrape_clients, cache, sessions, ledger, sqlite_sequence")
+        #expect(try fixture.count("SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 11, "peers, torrents, unsaved_counts, facts, partial_seeds, totals, counters, full_scrape_clients, cache, sessions, ledger")
         let database = try Database(path: fixture.path, busyTimeoutMilliseconds: 100)
         let mode = try database.prepare("PRAGMA journal_mode")
         #expect(try mode.step())

@@ -5,6 +5,7 @@ import struct
 import urllib.parse
 import urllib.request
 
+import bencode
 import harness
 
 SECRET = "0123456789abcdef0123456789abcdef-current"
@@ -79,5 +80,24 @@ def announce(base, credential, info_hash, peer_id=b"-qB4650-abcdefghijkl", port=
         url = f"{base}/announce?{query}"
     status, body = harness.get(url)
     assert status == 200, (status, body)
-    import bencode
     return bencode.decode(body)
+
+
+class PrivateTracker:
+    """`shoal serve` in private mode (4 workers) behind nginx, with the control endpoint on."""
+
+    def __init__(self, workdir, workers=4, extra=()):
+        control = workdir / "state" / "control.db"
+        control.parent.mkdir(exist_ok=True)
+        self.control_db = control
+        self.database = str(workdir / "peers.db")
+        self.shoal = harness.Shoal(workdir, workers=workers, database=self.database, extra=[
+            "--control-database", str(control), "--tracking", "private", "--secret", SECRET,
+            "--previous-secret", PREVIOUS, "--control-secret", CONTROL, *extra])
+        self.nginx = harness.Nginx(workdir, self.shoal.upstream)
+        self.base = self.nginx.url("")
+        self.control = Control(self.base)
+
+    def stop(self):
+        self.nginx.stop()
+        assert self.shoal.stop() == 0, self.shoal.output()

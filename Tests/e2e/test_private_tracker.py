@@ -8,28 +8,10 @@ import pytest
 
 import bencode
 import harness
-from private_site import CONTROL, PREVIOUS, SECRET, Control, announce, mint, request
+from private_site import CONTROL, PREVIOUS, SECRET, PrivateTracker, announce, mint, request
 
 HASH = bytes(range(20))
 OTHER = bytes(range(1, 21))
-
-
-class PrivateTracker:
-    def __init__(self, workdir, workers=4, extra=()):
-        control = workdir / "state" / "control.db"
-        control.parent.mkdir(exist_ok=True)
-        self.control_db = control
-        self.database = str(workdir / "peers.db")
-        self.shoal = harness.Shoal(workdir, workers=workers, database=self.database, extra=[
-            "--control-database", str(control), "--tracking", "private", "--secret", SECRET,
-            "--previous-secret", PREVIOUS, "--control-secret", CONTROL, *extra])
-        self.nginx = harness.Nginx(workdir, self.shoal.upstream)
-        self.base = self.nginx.url("")
-        self.control = Control(self.base)
-
-    def stop(self):
-        self.nginx.stop()
-        assert self.shoal.stop() == 0, self.shoal.output()
 
 
 @pytest.fixture

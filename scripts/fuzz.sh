@@ -3,12 +3,12 @@
 # starting from the committed seed corpus in Tests/fuzz/corpus/TARGET. New inputs it finds go to
 # .build-fuzz/corpus/TARGET (not committed); a crash, a trap or a hang (over 10 s on one input)
 # stops it, leaves the input in .build-fuzz/artifacts/ and fails the run.
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: query bencode fastcgi config)
+# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: query bencode fastcgi config site)
 set -euo pipefail
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(query bencode fastcgi config)
+[ ${#targets[@]} -eq 0 ] && targets=(query bencode fastcgi config site)
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 swift build --sanitize fuzzer --sanitize address -Xswiftc -DFUZZING --product shoal-fuzz \

@@ -14,6 +14,9 @@ enum FuzzTarget: String, CaseIterable {
     case fastcgi
     /// The configuration file reader: lines, settings, values.
     case config
+    /// Private tracking: request paths (credentials, URL shapes, control paths) and the site's
+    /// TSV tables, whose accepted rows must render back to text that parses to the same rows.
+    case site
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -41,6 +44,17 @@ enum FuzzTarget: String, CaseIterable {
             FastCGIConnection.fuzz(bytes)
         case .config:
             _ = try? ConfigurationLoader.load(fileBytes: bytes, path: "fuzz.conf")
+        case .site:
+            _ = RoutedPath(path: bytes)
+            _ = Credential(bytes)
+            _ = ControlAction(path: bytes, secret: Array("fuzz-control-secret".utf8))
+            for table in SiteTable.allCases {
+                _ = try? table.parse(bytes, keysOnly: true)
+                guard let rows = try? table.parse(bytes) else { continue }
+                let text = rows.map { row in zip(table.columns, row).map { $0.render($1) }.joined(separator: "\t") }
+                    .joined(separator: "\n")
+                precondition((try? table.parse(Array(text.utf8))) == rows, "a parsed row did not render back to itself")
+            }
         }
     }
 }

@@ -132,7 +132,8 @@ public enum SiteColumn: String, Sendable {
     public func render(_ value: SiteValue) -> String {
         guard self == .clientPrefix, case .bytes(let bytes) = value else { return value.tsv }
         return bytes.map { byte in
-            (0x21...0x7e).contains(byte) && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "+")
+            // % and + would be decoded, and a leading # would make the line a comment.
+            (0x21...0x7e).contains(byte) && !"%+#".utf8.contains(byte)
                 ? String(UnicodeScalar(byte)) : "%" + Hex.encode([byte], uppercase: true)
         }.joined()
     }

@@ -6,7 +6,8 @@ import Glibc
 public struct CGIParameters {
     private let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     private let stream: FastCGIParams?
-    /// The request body (FCGI_STDIN, or a CGI process's standard input), up to `maxBodyBytes`.
+    /// A POST's body (FCGI_STDIN, or a CGI process's standard input), up to `maxBodyBytes`;
+    /// other requests' bodies are dropped as they arrive.
     public var body: [UInt8] = []
     /// The body was longer than `maxBodyBytes` and was dropped.
     public var bodyTooLarge = false

@@ -30,6 +30,9 @@ public struct FastCGIConnection {
         var stdinComplete = false
         var body: [UInt8] = []
         var bodyTooLarge = false
+        /// Whether this request's body is kept: only a POST's (the control endpoint's writes);
+        /// decided from the parameters when the body starts.
+        var keepsBody: Bool?
     }
 
     /// A request's parameters may not exceed this; nginx sends about 1 KiB.
@@ -129,17 +132,24 @@ public struct FastCGIConnection {
             request = pending
             answerIfComplete(handler: handler)
         case FCGI_STDIN:
-            guard var pending = request, pending.id == id else { return }
-            // Only the control endpoint reads a body; past the limit it is dropped, not buffered.
-            if content.isEmpty {
-                pending.stdinComplete = true
-            } else if pending.body.count + content.count <= CGIParameters.maxBodyBytes, !pending.bodyTooLarge {
-                pending.body += input[content]
-            } else {
-                pending.bodyTooLarge = true
-                pending.body = []
+            guard request?.id == id else { return }
+            // Only the control endpoint reads a body, and only a POST's: any other body is dropped
+            // as it arrives, and a POST's past the limit too. Changed in place (`request?.…`), with
+            // no copy of the request held: that would copy the body with every record.
+            if request?.keepsBody == nil, !content.isEmpty, let params = request?.params {
+                request?.keepsBody = FastCGIParams(params)?.value("REQUEST_METHOD") == Array("POST".utf8)
             }
-            request = pending
+            if content.isEmpty {
+                request?.stdinComplete = true
+            } else if request?.keepsBody == true {
+                let kept = request?.body.count ?? 0
+                if kept + content.count <= CGIParameters.maxBodyBytes, request?.bodyTooLarge == false {
+                    request?.body.append(contentsOf: input[content])
+                } else {
+                    request?.bodyTooLarge = true
+                    request?.body = []
+                }
+            }
             answerIfComplete(handler: handler)
         case FCGI_ABORT_REQUEST:
             guard let pending = request, pending.id == id else { return }

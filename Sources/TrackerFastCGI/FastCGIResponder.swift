@@ -19,8 +19,8 @@ public enum FastCGIResponder {
     /// Reads `CONTENT_LENGTH` bytes of standard input, when the request has a body: no more (the
     /// web server may keep the pipe open) and none past `maxBodyBytes`.
     static func readCGIBody(into parameters: inout CGIParameters) {
-        guard let raw = parameters.value("CONTENT_LENGTH"), let length = Int(String(decoding: raw, as: UTF8.self)),
-            length > 0
+        guard parameters.value("REQUEST_METHOD") == Array("POST".utf8), let raw = parameters.value("CONTENT_LENGTH"),
+            let length = Int(String(decoding: raw, as: UTF8.self)), length > 0
         else { return }
         guard length <= CGIParameters.maxBodyBytes else {
             parameters.bodyTooLarge = true

@@ -217,3 +217,47 @@ func records(_ bytes: [UInt8]) -> [(type: UInt8, id: UInt16, content: [UInt8])] 
         #expect(String(decoding: stdout.prefix(15), as: UTF8.self) == "Status: 200 OK\r")
     }
 }
+
+/// Request bodies: kept for a POST (the control endpoint's writes), dropped for anything else.
+@Suite struct FastCGIBodyTests {
+    func bodies(_ method: String, _ chunks: [[UInt8]]) -> [(body: [UInt8], tooLarge: Bool)] {
+        var writer = RecordWriter()
+        writer.begin(keep: false)
+        writer.params([("REQUEST_METHOD", method), ("SCRIPT_NAME", "/secret/site/banned")])
+        for chunk in chunks { writer.record(5, chunk) }
+        writer.record(5)
+        var connection = FastCGIConnection()
+        var seen: [(body: [UInt8], tooLarge: Bool)] = []
+        // Fed in 1,000-byte reads, so records arrive in pieces as from a socket.
+        var offset = 0
+        while offset < writer.bytes.count {
+            let piece = Array(writer.bytes[offset..<min(offset + 1000, writer.bytes.count)])
+            piece.withUnsafeBytes { connection.receive($0) }
+            connection.process { parameters in
+                seen.append((parameters.body, parameters.bodyTooLarge))
+                return TrackerResponse(status: 200, body: [])
+            }
+            offset += piece.count
+        }
+        return seen
+    }
+
+    @Test func aPostBodyArrivesWholeAcrossRecords() {
+        let chunks = (0..<5).map { n in [UInt8](repeating: UInt8(n), count: 30_000) }
+        let seen = bodies("POST", chunks)
+        #expect(seen.count == 1)
+        #expect(seen.first?.body == chunks.flatMap { $0 })
+        #expect(seen.first?.tooLarge == false)
+    }
+
+    @Test func otherMethodsBodiesAreDropped() {
+        let seen = bodies("GET", [[1, 2, 3]])
+        #expect(seen.count == 1 && seen[0].body.isEmpty && !seen[0].tooLarge)
+    }
+
+    @Test func aBodyPastTheLimitIsDroppedAndSaidToBe() {
+        let chunk = [UInt8](repeating: 7, count: 65_000)
+        let seen = bodies("POST", Array(repeating: chunk, count: CGIParameters.maxBodyBytes / 65_000 + 1))
+        #expect(seen.count == 1 && seen[0].body.isEmpty && seen[0].tooLarge)
+    }
+}

@@ -202,7 +202,7 @@ class Apache(WebServer):
         as_root = os.geteuid() == 0
         if as_root:
             shutil.chown(self.rundir / "fcgid", "www-data", "www-data")
-        modules = ["mpm_prefork", "authz_core", "mime", "alias", "env", "rewrite", "fcgid", "proxy", "proxy_fcgi",
+        modules = ["mpm_prefork", "authz_core", "authz_host", "mime", "alias", "env", "rewrite", "fcgid", "proxy", "proxy_fcgi",
                    "cgi"]
         listen = [f"Listen 127.0.0.1:{self.port}"] + ([f"Listen [::1]:{self.port}"] if has_ipv6_loopback() else [])
         lines = [

@@ -263,3 +263,28 @@ def test_stats_say_how_far_behind_the_site_is(tracker):
     assert tracker.control.ack(int(header["epoch"]), 3)[0] == 200
     status, body = harness.get(f"{tracker.base}/stats")
     assert "shoal_ledger_rows 0" in body.decode() and "shoal_ledger_last_seq 3" in body.decode()
+
+
+def test_apache_proxy_fcgi_recipe_routes_private_urls_and_the_control_endpoint(workdir):
+    """apache/shoal-proxy-fcgi.conf as shipped: /announce/<credential> and the control endpoint."""
+    socket_path = workdir / "fcgi.sock"
+    control_db = workdir / "state" / "control.db"
+    control_db.parent.mkdir()
+    shoal = harness.Shoal(workdir, listen=f"unix:{socket_path}", database=str(workdir / "peers.db"), extra=[
+        "--control-database", str(control_db), "--tracking", "private", "--secret", SECRET,
+        "--control-secret", CONTROL])
+    apache = harness.Apache(workdir, "shoal-proxy-fcgi.conf", {"SHOAL_SOCKET": str(socket_path)})
+    try:
+        base = apache.url("")
+        token = mint(30, HASH)
+        assert b"interval" in announce(base, token, HASH, shape="suffix")
+        assert b"interval" in announce(base, token, HASH, shape="path", port=7001)
+        from private_site import Control
+        control = Control(base)
+        assert control.replace("banned", ["30\tBanned via Apache"])[0] == 200
+        assert failure(announce(base, token, HASH)) == "Banned via Apache"
+        _, rows = control.ledger()
+        assert len(rows) == 2
+    finally:
+        apache.stop()
+        assert shoal.stop() == 0

@@ -6,7 +6,7 @@ extension Tracker {
             return (text(503, "the control endpoint needs the control database, which is not available\n"),
                     "request.control.unavailable")
         }
-        let isPost = request.method.elementsEqual("POST".utf8)
+        let isPost = request.method == Array("POST".utf8)
         func number(_ name: String) -> Int64? {
             Self.queryValue(request.query, name).flatMap { parseUnsigned($0[...]) }.flatMap { Int64(exactly: $0) }
         }

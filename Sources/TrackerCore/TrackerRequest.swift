@@ -12,8 +12,8 @@ public struct TrackerRequest: Equatable, Sendable {
     public var authorization: [UInt8]?
     /// `Accept-Encoding` names gzip; read only for full scrapes.
     public var acceptsGzip = false
-    /// `REQUEST_METHOD` (GET when absent); the control endpoint writes only on POST.
-    public var method: [UInt8] = Array("GET".utf8)
+    /// `REQUEST_METHOD`, set only for the control endpoint (which writes only on POST); nil is GET.
+    public var method: [UInt8]?
     /// The request body, up to the responder's limit; only the control endpoint reads it.
     public var body: [UInt8] = []
     /// The body was longer than the limit and was dropped (answered 413 where a body matters).

@@ -67,12 +67,8 @@ extension SQLiteLedger {
         from cursor: SessionKey?, step: Int, now: Int64, sessionSeconds: Int64, maxRows: Int64
     ) throws(SQLiteError) -> SessionKey? {
         var room = try hasRoom(maxRows: maxRows)
-        let scan = try database.prepare("""
-            SELECT user, info_hash, peer_id, port, left, announced, owed_uploaded, owed_downloaded, owed_seconds,
-                owed_seeding, owed_flags, owed_snatch, ended
-            FROM sessions WHERE (info_hash, user, peer_id, port) > (?2, ?1, ?3, ?4)
-            ORDER BY info_hash, user, peer_id, port LIMIT ?5
-            """)
+        let scan = try sweepStatement()
+        defer { scan.reset() }
         let start = cursor ?? SessionKey(user: -1, infoHash: [], peerID: [], port: 0)
         scan.bind(start.user, at: 1)
         scan.bind(start.infoHash, at: 2)

@@ -15,6 +15,8 @@ public final class SQLiteLedger {
     private let endSession: Statement
     private let append: Statement
     private let bounds: Statement
+    /// The upkeep's scan of the sessions, prepared on its first use (once a second, every worker).
+    private var sweepScan: Statement?
 
     init(database: Database) throws(SQLiteError) {
         self.database = database
@@ -47,6 +49,18 @@ public final class SQLiteLedger {
         bounds = try database.prepare("""
             SELECT (SELECT max(seq) FROM ledger), (SELECT value FROM facts WHERE name = 'ledger_acked')
             """)
+    }
+
+    func sweepStatement() throws(SQLiteError) -> Statement {
+        if let sweepScan { return sweepScan }
+        let prepared = try database.prepare("""
+            SELECT user, info_hash, peer_id, port, left, announced, owed_uploaded, owed_downloaded, owed_seconds,
+                owed_seeding, owed_flags, owed_snatch, ended
+            FROM sessions WHERE (info_hash, user, peer_id, port) > (?2, ?1, ?3, ?4)
+            ORDER BY info_hash, user, peer_id, port LIMIT ?5
+            """)
+        sweepScan = prepared
+        return prepared
     }
 
     /// A session's row, as read.

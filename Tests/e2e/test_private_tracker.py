@@ -288,3 +288,17 @@ def test_apache_proxy_fcgi_recipe_routes_private_urls_and_the_control_endpoint(w
     finally:
         apache.stop()
         assert shoal.stop() == 0
+
+
+def test_check_config_never_shows_the_secrets(workdir):
+    out = subprocess.run([harness.SHOAL, "check-config", "--database", str(workdir / "p.db"), "--control-database",
+                          str(workdir / "c.db"), "--tracking", "private", "--secret", SECRET, "--previous-secret",
+                          PREVIOUS, "--control-secret", CONTROL], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for secret in (SECRET, PREVIOUS, CONTROL):
+        assert secret not in out.stdout + out.stderr
+    assert out.stdout.count("(set)") >= 3
+    # A private tracker without a secret does not start, and says what to do.
+    bad = subprocess.run([harness.SHOAL, "check-config", "--database", str(workdir / "p.db"), "--control-database",
+                          str(workdir / "c.db"), "--tracking", "private"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 78 and "openssl rand -hex 32" in bad.stderr

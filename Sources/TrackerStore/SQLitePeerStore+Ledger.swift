@@ -1,7 +1,33 @@
 import TrackerCore
 
-/// The site's side of private tracking's ledger: draining and acknowledging rows.
+/// Private tracking's ledger on the peers database: the announce path's access to it, and the
+/// site's side (draining and acknowledging rows).
 extension SQLitePeerStore {
+    /// Private tracking's sessions and ledger, on this connection (prepared on first use).
+    func ledger() throws(SQLiteError) -> SQLiteLedger {
+        if let ledgerStore { return ledgerStore }
+        let opened = try SQLiteLedger(database: database)
+        ledgerStore = opened
+        return opened
+    }
+
+    /// Whether the ledger is below `ledgerMaxRows`. Far below it, the answer holds for a while:
+    /// it is looked up again after a sixteenth of the room left has been used by this process
+    /// (other workers fill it too, so the cap is a soft one, passed by a few percent at most).
+    func ledgerHasRoom() throws(SQLiteError) -> Bool {
+        if ledgerRoomCountdown > 0 {
+            ledgerRoomCountdown -= 1
+            return true
+        }
+        if let known = batch?.ledgerHasRoom { return known }
+        let limit = spaceGuard.limits.ledgerMaxRows
+        let held = Int64(try ledger().heldRange()?.count ?? 0)
+        let room = held < limit
+        ledgerRoomCountdown = Int(max(0, limit - held) / 16)
+        if batch != nil { batch?.ledgerHasRoom = room }
+        return room
+    }
+
     /// Up to `limit` ledger rows after `seq`, with the epoch (see `SQLiteLedger.page`).
     public func ledgerPage(after seq: Int64, limit: Int) throws -> LedgerPage {
         try inReadOrBatch { try ledger().page(after: seq, limit: limit) }

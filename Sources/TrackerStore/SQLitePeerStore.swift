@@ -53,9 +53,9 @@ public final class SQLitePeerStore: PeerStore {
     let spaceGuard: SpaceGuard
     /// Outside a batch: whether the database may grow, found once per announce.
     private var growthAllowedNow: Bool?
-    private var ledgerStore: SQLiteLedger?
+    var ledgerStore: SQLiteLedger?
     /// Private announces this process may still append before it looks at the ledger's size again.
-    private var ledgerRoomCountdown = 0
+    var ledgerRoomCountdown = 0
     /// Where this process's sweep of private tracking's sessions continues (nil: the start).
     var sessionSweepFrom: SQLiteLedger.SessionKey?
 
@@ -328,31 +328,6 @@ public final class SQLitePeerStore: PeerStore {
         let allowed = spaceGuard.allowsGrowth(usedBytes: pages.usedBytes, freeInsideBytes: pages.freeBytes)
         if batch != nil { batch?.growthAllowed = allowed } else { growthAllowedNow = allowed }
         return allowed
-    }
-
-    /// Private tracking's sessions and ledger, on this connection (prepared on first use).
-    func ledger() throws(SQLiteError) -> SQLiteLedger {
-        if let ledgerStore { return ledgerStore }
-        let opened = try SQLiteLedger(database: database)
-        ledgerStore = opened
-        return opened
-    }
-
-    /// Whether the ledger is below `ledgerMaxRows`. Far below it, the answer holds for a while:
-    /// it is looked up again after a sixteenth of the room left has been used by this process
-    /// (other workers fill it too, so the cap is a soft one, passed by a few percent at most).
-    private func ledgerHasRoom() throws(SQLiteError) -> Bool {
-        if ledgerRoomCountdown > 0 {
-            ledgerRoomCountdown -= 1
-            return true
-        }
-        if let known = batch?.ledgerHasRoom { return known }
-        let limit = spaceGuard.limits.ledgerMaxRows
-        let held = Int64(try ledger().heldRange()?.count ?? 0)
-        let room = held < limit
-        ledgerRoomCountdown = Int(max(0, limit - held) / 16)
-        if batch != nil { batch?.ledgerHasRoom = room }
-        return room
     }
 
     /// Bytes of the pages in use, and of the free pages inside the file.

@@ -4,7 +4,7 @@ WORKERS ?= 2
 BUILD_DEPS = libfcgi-dev libsqlite3-dev zlib1g-dev pkg-config
 RUN_DEPS = nginx
 BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
-TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd mktorrent transmission-cli prometheus opentracker chromium php-cli php-mysql mariadb-server mariadb-client
+TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd mktorrent transmission-cli prometheus opentracker chromium php-cli php-mysql mariadb-server mariadb-client libnginx-mod-http-js
 
 FUZZ_SECONDS ?= 300
 

@@ -128,9 +128,9 @@ class Nginx(WebServer):
 
     stop_signal = signal.SIGQUIT  # graceful: finish the requests in hand
 
-    def __init__(self, workdir: pathlib.Path, upstream: str, site: str = None, edit=None):
+    def __init__(self, workdir: pathlib.Path, upstream: str, site: str = None, edit=None, port: int = None):
         self.rundir = workdir / f"nginx-{free_port()}"
-        self.port = free_port()
+        self.port = port or free_port()
         subprocess.run([str(ROOT / "scripts/nginx-config.sh"), str(self.rundir), str(self.port), upstream],
                        check=True)
         if site:

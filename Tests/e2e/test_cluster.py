@@ -1,0 +1,135 @@
+"""Swarms sharded by info_hash across Shoal hosts behind nginx/cluster/front.conf, on loopback
+(first step of the cluster issue: the routing, the merged scrape and failover; network
+namespaces and real clients in their own namespaces come next)."""
+import hashlib
+import urllib.parse
+
+import pytest
+
+import bencode
+import harness
+from cluster import Front, Host
+
+HOSTS = 3
+
+
+@pytest.fixture
+def cluster(workdir):
+    import os
+    if not os.path.exists("/usr/lib/nginx/modules/ngx_http_js_module.so"):
+        pytest.fail("libnginx-mod-http-js is missing: `make test` installs it")
+    hosts = [Host(workdir, n) for n in range(HOSTS)]
+    front = Front(workdir, hosts)
+    yield front, hosts
+    front.stop()
+    for host in hosts:
+        host.stop()
+
+
+def torrent(n):
+    return hashlib.sha1(b"torrent %d" % n).digest()
+
+
+def spellings(info_hash):
+    """Three ways clients write the same 20 bytes: everything escaped upper case, lower case,
+    and only what must be escaped (with + for a space)."""
+    upper = "".join("%%%02X" % b for b in info_hash)
+    lower = "".join("%%%02x" % b for b in info_hash)
+    minimal = urllib.parse.quote_plus(info_hash, safe="")
+    return [upper, lower, minimal]
+
+
+def announce(base, encoded_hash, port, left=0):
+    url = (f"{base}/announce?info_hash={encoded_hash}&peer_id=-qB4650-{port:012d}&port={port}&left={left}"
+           "&uploaded=0&downloaded=0&compact=1")
+    status, body = harness.get(url)
+    assert status == 200, (status, body)
+    reply = bencode.decode(body)
+    assert b"failure reason" not in reply, reply
+    return reply
+
+
+def owner(hosts, info_hash):
+    """The hosts that hold a swarm of this torrent."""
+    return [n for n, host in enumerate(hosts) if info_hash in host.swarm_sizes()]
+
+
+def test_every_spelling_of_a_hash_lands_in_one_swarm(cluster):
+    front, hosts = cluster
+    for n in range(40):
+        info_hash = torrent(n)
+        for port, spelling in enumerate(spellings(info_hash), start=7000):
+            announce(front.base, spelling, port)
+        holders = owner(hosts, info_hash)
+        assert len(holders) == 1, (n, holders)
+        assert hosts[holders[0]].swarm_sizes()[info_hash] == 3
+    # and the ring spreads torrents over every host
+    assert all(len(host.swarm_sizes()) > 3 for host in hosts), [len(h.swarm_sizes()) for h in hosts]
+
+
+def test_a_multi_hash_scrape_is_the_union_of_the_hosts_answers(cluster):
+    front, hosts = cluster
+    hashes = [torrent(n) for n in range(12)]
+    for n, info_hash in enumerate(hashes):
+        for port in range(7000, 7000 + n % 4 + 1):
+            announce(front.base, spellings(info_hash)[port % 3], port, left=port % 2)
+    query = "&".join("info_hash=" + spellings(h)[i % 3] for i, h in enumerate(hashes + [torrent(99)]))
+    status, body = harness.get(f"{front.base}/scrape?{query}")
+    assert status == 200
+    merged = bencode.decode(body)
+    expected = {}
+    for host in hosts:
+        mine = [h for h in hashes if h in host.swarm_sizes()]
+        if not mine:
+            continue
+        q = "&".join("info_hash=" + urllib.parse.quote_from_bytes(h) for h in mine)
+        _, direct = harness.get(f"http://127.0.0.1:{host.port}/scrape?{q}")
+        expected.update(bencode.decode(direct)[b"files"])
+    files = merged[b"files"]
+    assert set(files) - {torrent(99)} == set(hashes)
+    assert {h: files[h] for h in hashes} == expected
+    assert files[torrent(99)][b"complete"] == 0 and merged[b"flags"][b"min_request_interval"] > 0
+    # raw keys in byte order, as BEP 3 wants (and a single hash goes straight to its host)
+    assert list(files) == sorted(files)
+    status, body = harness.get(f"{front.base}/scrape?info_hash={spellings(hashes[0])[0]}")
+    assert bencode.decode(body)[b"files"][hashes[0]] == expected[hashes[0]]
+
+
+def test_a_dead_host_moves_only_its_swarms_and_they_come_back(cluster):
+    front, hosts = cluster
+    hashes = [torrent(n) for n in range(60)]
+    for info_hash in hashes:
+        announce(front.base, spellings(info_hash)[0], 7000)
+    before = {h: owner(hosts, h)[0] for h in hashes}
+    dead = 1
+    port = hosts[dead].port
+    hosts[dead].stop()
+    moved = [h for h in hashes if before[h] == dead]
+    assert moved, "host 1 owned no swarm"
+    # Every announce is still answered (the front tries the next host on the ring), and the
+    # swarms of the living hosts stay where they were.
+    for info_hash in hashes:
+        announce(front.base, spellings(info_hash)[1], 7001)
+    for info_hash in hashes:
+        holders = owner([h for n, h in enumerate(hosts) if n != dead], info_hash)
+        if before[info_hash] != dead:
+            assert hosts[before[info_hash]].swarm_sizes()[info_hash] == 2
+        else:
+            assert len(holders) == 1  # re-formed on one other host
+    hosts[dead].start(port=port)
+    # nginx tries a failed server again after fail_timeout (10 s); until then its swarms stay
+    # moved. Its database kept the old swarm (port 7000): a new peer there shows it is back.
+    def back():
+        announce(front.base, spellings(moved[0])[2], 7002)
+        return hosts[dead].swarm_sizes().get(moved[0], 0) >= 2
+    harness.wait_until(back, timeout=30, what="the host to get its swarms back")
+    for info_hash in moved:
+        announce(front.base, spellings(info_hash)[2], 7003)
+        assert hosts[dead].swarm_sizes()[info_hash] >= 2, "the swarm did not move back"
+
+
+def test_too_many_hashes_in_one_scrape_are_refused_at_the_front(cluster):
+    front, _ = cluster
+    query = "&".join("info_hash=" + spellings(torrent(n))[0] for n in range(65))
+    status, body = harness.get(f"{front.base}/scrape?{query}")
+    assert status == 200 and bencode.decode(body) == {b"failure reason": b"too many info_hash values (at most 64)"}

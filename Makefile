@@ -1,6 +1,7 @@
 # Shoal: `make run` serves the tracker behind nginx on 127.0.0.1:$(PORT); `make test` runs every test.
 PORT ?= 6969
 WORKERS ?= 2
+HOSTS ?= 3
 BUILD_DEPS = libfcgi-dev libsqlite3-dev zlib1g-dev pkg-config
 RUN_DEPS = nginx
 BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3
@@ -8,7 +9,7 @@ TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apac
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build release static deps run test unit-test e2e-test fuzz bench schema clean
+.PHONY: all build release static deps run cluster test unit-test e2e-test fuzz bench schema clean
 
 all: build
 
@@ -28,6 +29,12 @@ static: deps
 
 run: release
 	PORT=$(PORT) WORKERS=$(WORKERS) scripts/run.sh
+
+# The sharded tracker on one machine: HOSTS (3) Shoal hosts in network namespaces behind the front
+# nginx on 127.0.0.1:$(PORT) (root; Ctrl-C removes everything).
+cluster: release
+	@scripts/install-deps.sh nginx libnginx-mod-http-js
+	PORT=$(PORT) HOSTS=$(HOSTS) scripts/cluster.sh
 
 test: deps
 	@scripts/install-deps.sh $(TEST_DEPS)

@@ -72,6 +72,10 @@ class Shoal:
             wait_until(lambda: port_open(host, int(port)) or self.process.poll() is not None, what="shoal port")
         if self.process.poll() is not None:
             raise RuntimeError(f"shoal exited at start: {self.log_path.read_text()}")
+        # serve listens before it forks its workers: tests that look at the workers (or kill them)
+        # start once all are there (CI once read an empty set right after start).
+        wait_until(lambda: len(self.worker_pids()) >= workers or self.process.poll() is not None,
+                   what="shoal's workers")
 
     @property
     def upstream(self) -> str:

@@ -1,0 +1,123 @@
+"""`make cluster` for real: scripts/cluster.sh builds three Shoal hosts in network namespaces
+behind the front, and real clients, each in a namespace of its own (so that no address is
+loopback), download torrents whose swarms live on different
+hosts. Everything the test creates (namespaces, veth pairs, the bridge) is removed."""
+import os
+import signal
+import sqlite3
+import subprocess
+
+import pytest
+
+import harness
+from test_clients import LIBTORRENT_CLIENT, aria2, make_torrent
+
+NAME = "shoalt"
+NET = "10.78.0"
+
+
+def run(*args):
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def netns_cluster(workdir):
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    port = harness.free_port()
+    log = open(workdir / "cluster.log", "wb")
+    env = dict(os.environ, PORT=str(port), CLUSTER_NAME=NAME, CLUSTER_NET=NET, SHOAL_BIN=harness.SHOAL,
+               RUNDIR=str(workdir / "cluster"))
+    script = subprocess.Popen([str(harness.ROOT / "scripts/cluster.sh"), "3"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    clients = []
+
+    def client(n):
+        """A namespace of its own on the cluster's bridge, at NET.(100 + n)."""
+        ns = f"{NAME}-c{n}"
+        run("ip", "netns", "add", ns)
+        clients.append(ns)
+        run("ip", "link", "add", f"{NAME}-w{n}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+        run("ip", "link", "set", f"{NAME}-w{n}", "master", f"{NAME}-br", "up")
+        run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{NET}.{100 + n}/24", "dev", "eth0")
+        run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
+        run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        return ns
+
+    try:
+        harness.wait_until(lambda: harness.port_open("127.0.0.1", port) or script.poll() is not None, timeout=60,
+                           what="the cluster's front")
+        assert script.poll() is None, (workdir / "cluster.log").read_text()
+        yield port, client
+    finally:
+        for ns in clients:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        script.send_signal(signal.SIGTERM)
+        script.wait(60)
+        log.close()
+        assert NAME not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert subprocess.run(["ip", "link", "show", f"{NAME}-br"], capture_output=True).returncode != 0
+
+
+def owner(info_hash):
+    for host in (1, 2, 3):
+        with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
+            if db.execute("SELECT 1 FROM torrents WHERE info_hash = ?", (info_hash,)).fetchone():
+                return host
+    return None
+
+
+def test_real_clients_in_namespaces_download_from_different_hosts(netns_cluster, workdir):
+    port, client = netns_cluster
+    announce = f"http://{NET}.1:{port}/announce"
+    seed_dir = workdir / "seed"
+    seed_dir.mkdir()
+    torrents = []
+    for n in range(8):
+        payload = seed_dir / f"payload{n}.bin"
+        payload.write_bytes(os.urandom(1024 * 1024 + n))
+        torrents.append((payload, *make_torrent(payload, announce)))
+    seeder_ns = client(1)
+    with open(workdir / "seed.log", "wb") as seed_log:
+        seeder = subprocess.Popen(["ip", "netns", "exec", seeder_ns, "aria2c", "--console-log-level=warn",
+                                   "--summary-interval=0", "--file-allocation=none", "--disable-ipv6=true",
+                                   "--enable-dht=false", "--enable-dht6=false", "--enable-peer-exchange=false",
+                                   "--bt-enable-lpd=false", "--dir", str(seed_dir), "--check-integrity=true",
+                                   "--seed-ratio=0.0", "--max-concurrent-downloads=10", "--listen-port=6881",
+                                   *[str(t) for _, t, _ in torrents]], stdout=seed_log, stderr=subprocess.STDOUT)
+        try:
+            harness.wait_until(lambda: all(owner(h) for _, _, h in torrents), timeout=60, what="the seeder's announces")
+            by_host = {}
+            for payload, torrent, info_hash in torrents:
+                by_host.setdefault(owner(info_hash), (payload, torrent, info_hash))
+            assert len(by_host) >= 2, "eight torrents all on one host"
+            picks = list(by_host.values())
+            # Transmission is not among them yet: in these namespaces it announces (the tracker
+            # lists it) but never connects to the seeder; to be found out (README, cluster).
+            downloads = [(client(2), "libtorrent"), (client(3), "aria2")]
+            for n, (ns, kind) in enumerate(downloads):
+                payload, torrent, _ = picks[n % len(picks)]
+                target = workdir / f"{kind}-download"
+                target.mkdir()
+                download(kind, ns, torrent, target, workdir)
+                assert (target / payload.name).read_bytes() == payload.read_bytes(), kind
+        finally:
+            seeder.terminate()
+            seeder.wait(10)
+
+
+def download(kind, ns, torrent, target, workdir):
+    prefix = ["ip", "netns", "exec", ns]
+    if kind == "libtorrent":
+        script = LIBTORRENT_CLIENT.replace('"listen_interfaces": f"127.0.0.1:{port}"', '"listen_interfaces": f"0.0.0.0:{port}"')
+        out = subprocess.run([*prefix, "/usr/bin/python3", "-c", script, str(torrent), str(target), "6882", "120"],
+                             capture_output=True, text=True, timeout=150)
+        assert out.returncode == 0, out.stdout + out.stderr
+    else:
+        with open(workdir / "aria2.log", "wb") as log:
+            leecher = subprocess.Popen([*prefix, "aria2c", "--console-log-level=warn", "--summary-interval=0",
+                                        "--file-allocation=none", "--disable-ipv6=true", "--enable-dht=false",
+                                        "--enable-peer-exchange=false", "--bt-enable-lpd=false", "--seed-time=0",
+                                        "--listen-port=6883", "--dir", str(target), str(torrent)],
+                                       stdout=log, stderr=subprocess.STDOUT)
+            assert leecher.wait(150) == 0, (workdir / "aria2.log").read_text()

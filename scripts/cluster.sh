@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# `make cluster`: the sharded tracker on one machine, for real. HOSTS Shoal hosts (default 3),
+# each in its own network namespace with its own nginx (nginx/cluster/host.conf's rules) and its
+# own tmpfs database, behind the front nginx (nginx/cluster/front.conf and shoal-front.js) on
+# 127.0.0.1:$PORT and $NET.1:$PORT. Needs root (namespaces, veth pairs, a bridge) and
+# libnginx-mod-http-js. Foreground; Ctrl-C (or SIGTERM) removes everything it created.
+#   HOSTS=3 PORT=6969 CLUSTER_NAME=shoal CLUSTER_NET=10.77.0 WORKERS=1
+set -euo pipefail
+hosts=${1:-${HOSTS:-3}}
+port=${PORT:-6969}
+name=${CLUSTER_NAME:-shoal}
+net=${CLUSTER_NET:-10.77.0}
+workers=${WORKERS:-1}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${SHOAL_BIN:-$(cd "$root" && swift build -c release --show-bin-path)/shoal}
+rundir=${RUNDIR:-/tmp/$name-cluster}
+bridge=$name-br
+js_module=/usr/lib/nginx/modules/ngx_http_js_module.so
+
+[ "$(id -u)" -eq 0 ] || { echo "make cluster: needs root (network namespaces)" >&2; exit 1; }
+[ -f "$js_module" ] || { echo "make cluster: $js_module is missing: apt-get install libnginx-mod-http-js" >&2; exit 1; }
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make cluster: 127.0.0.1:$port is already in use; use PORT=..." >&2
+    exit 1
+fi
+
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    for i in $(seq "$hosts"); do ip netns del "$name-h$i" 2>/dev/null || true; done
+    ip link del "$bridge" 2>/dev/null || true
+    rm -rf "$rundir" /dev/shm/"$name"-h*.db*
+    echo "make cluster: stopped and removed" >&2
+}
+trap cleanup INT TERM EXIT
+
+rm -rf "$rundir"
+mkdir -p "$rundir"
+ip link add "$bridge" type bridge
+ip addr add "$net.1/24" dev "$bridge"
+ip link set "$bridge" up
+
+servers=""
+for i in $(seq "$hosts"); do
+    ns=$name-h$i
+    address=$net.$((i + 1))
+    ip netns add "$ns"
+    ip link add "$name-v$i" type veth peer name eth0 netns "$ns"
+    ip link set "$name-v$i" master "$bridge" up
+    ip netns exec "$ns" ip addr add "$address/24" dev eth0
+    ip netns exec "$ns" ip link set eth0 up
+    ip netns exec "$ns" ip link set lo up
+    dir=$rundir/h$i
+    REAL_IP_HEADER=X-Real-IP "$root/scripts/nginx-config.sh" "$dir" 80 "unix:$dir/shoal.sock" "$dir/error.log"
+    # host.conf's rules: listen on the host's own address; believe X-Real-IP from the front only.
+    sed -i -e "s/listen 127.0.0.1:80;/listen $address:80;/" -e "s/set_real_ip_from 127.0.0.1;/set_real_ip_from $net.1;/" \
+        "$dir/nginx.conf"
+    ip netns exec "$ns" "$bin" serve --listen "unix:$dir/shoal.sock" --socket-group www-data --workers "$workers" \
+        --database "/dev/shm/$name-h$i.db" --control-database "" 2>>"$dir/shoal.log" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$dir/shoal.sock" ] && break; sleep 0.05; done
+    ip netns exec "$ns" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+    pids+=($!)
+    servers+="    server $address:80 max_fails=1 fail_timeout=10s;\n"
+done
+
+front=$rundir/front
+mkdir -p "$front"
+# front.conf with this cluster's hosts in both rings, listening on loopback and the bridge.
+awk -v servers="$servers" '
+    /^[[:space:]]*server 10\.77\./ { next }
+    { print }
+    /hash \$(arg_)?shoal_shard consistent;/ { printf "%s", servers }
+' "$root/nginx/cluster/front.conf" | sed -e "s#/etc/nginx/shoal-front.js#$root/nginx/cluster/shoal-front.js#" \
+    -e "s#/etc/nginx/shoal-front-proxy.conf#$root/nginx/cluster/shoal-front-proxy.conf#" \
+    -e "s#^    listen 80;#    listen 127.0.0.1:$port;\n    listen $net.1:$port;#" > "$front/site.conf"
+cat > "$front/nginx.conf" <<CONF
+load_module $js_module;
+daemon off;
+user root;
+worker_processes auto;
+pid $front/nginx.pid;
+error_log $front/error.log warn;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $front/client_body_temp;
+    proxy_temp_path $front/proxy_temp;
+    fastcgi_temp_path $front/fastcgi_temp;
+    uwsgi_temp_path $front/uwsgi_temp;
+    scgi_temp_path $front/scgi_temp;
+    large_client_header_buffers 4 16k;
+    include $front/site.conf;
+}
+CONF
+nginx -p "$front" -c "$front/nginx.conf" -e "$front/error.log" &
+pids+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+
+cat <<MSG
+Shoal cluster: $hosts hosts ($net.2..$net.$((hosts + 1)), each nginx + shoal serve in namespace $name-hN)
+behind the front on 127.0.0.1:$port and $net.1:$port:
+  announce: http://127.0.0.1:$port/announce
+  a host:   ip netns exec $name-h1 curl http://$net.2/stats
+Press Ctrl-C to stop and remove everything.
+MSG
+wait -n "${pids[@]}"

@@ -60,6 +60,7 @@ def parse_args():
                         "shoal serve, access open), shoal-whitelist (access whitelist, every torrent listed), "
                         "shoal-features (adaptive intervals, status page and full scrape on), "
                         "shoal-private (tracking private: a token per announce, the ledger written), "
+                        "cluster (nginx/cluster's front over --cluster-hosts Shoal hosts, all on this machine), "
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
@@ -69,6 +70,7 @@ def parse_args():
                    help="Shoal only: full scrape of --torrents swarms (e.g. 1000000): generation time, raw and gzip "
                         "sizes, cached full scrapes per second")
     p.add_argument("--scale", action="store_true", help="Shoal only: announce cost with 1k, 100k, 1M peers stored")
+    p.add_argument("--cluster-hosts", type=int, default=3, help="hosts of target cluster (default 3)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the workload (default 1)")
     p.add_argument("--shoal", default=str(ROOT / ".build/release/shoal"), help="the shoal binary")
     p.add_argument("--shoal-before", help="another shoal binary (an earlier commit), measured in the same run as "
@@ -306,6 +308,56 @@ def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal
     return target
 
 
+def start_cluster(args, directory, hashes):
+    """nginx/cluster: args.cluster_hosts Shoal hosts (nginx + shoal serve each, on this machine's
+    cores) behind the front (front.conf + shoal-front.js), which believes X-Real-IP from
+    loopback so that each peer keeps the address the workload gives it."""
+    hosts, roots = [], []
+    for n in range(args.cluster_hosts):
+        host = start_shoal(args, directory, hashes, name=f"cluster-host{n}")
+        hosts.append(host)
+        roots += host.roots
+    front_dir = directory / "cluster-front"
+    front_dir.mkdir()
+    port = free_port()
+    servers = "".join(f"    server 127.0.0.1:{h.port} max_fails=1 fail_timeout=10s;\n" for h in hosts)
+    site = "".join(line for line in (ROOT / "nginx/cluster/front.conf").read_text().splitlines(keepends=True)
+                   if not line.strip().startswith("server 10.77."))
+    for key in ("$shoal_shard", "$arg_shoal_shard"):
+        site = site.replace(f"    hash {key} consistent;\n", f"    hash {key} consistent;\n" + servers)
+    site = site.replace("/etc/nginx/shoal-front.js", str(ROOT / "nginx/cluster/shoal-front.js"))
+    site = site.replace("/etc/nginx/shoal-front-proxy.conf", str(ROOT / "nginx/cluster/shoal-front-proxy.conf"))
+    site = site.replace("    listen 80;\n", f"    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n"
+                                          "    real_ip_header X-Real-IP;\n")
+    user = "user root;" if os.geteuid() == 0 else ""
+    (front_dir / "nginx.conf").write_text(f"""load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
+daemon off;
+{user}
+worker_processes {args.nginx_workers};
+pid {front_dir}/nginx.pid;
+error_log {front_dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    client_body_temp_path {front_dir}/client_body_temp;
+    proxy_temp_path {front_dir}/proxy_temp;
+    fastcgi_temp_path {front_dir}/fastcgi_temp;
+    uwsgi_temp_path {front_dir}/uwsgi_temp;
+    scgi_temp_path {front_dir}/scgi_temp;
+    keepalive_requests 10000;
+    large_client_header_buffers 4 16k;
+{site}
+}}
+""")
+    front = subprocess.Popen(["nginx", "-p", str(front_dir), "-c", str(front_dir / "nginx.conf"),
+                              "-e", str(front_dir / "error.log")])
+    wait_for_port(port)
+    target = Target("cluster", port, roots + [front], lambda: [h.cleanup() for h in hosts])
+    # CPU is also reported per part: the front (decode, hash, proxy) and the hosts.
+    target.parts = {"front": [front], "hosts": roots}
+    target.database = hosts[0].database
+    return target
+
+
 def apache_starter(setup_name):
     """Shoal deployed under Apache exactly as the end-to-end tests run it (apache/*.conf)."""
     def start(args, directory, hashes):
@@ -354,6 +406,13 @@ def measure(args, target, requests_file):
     result["cpu_us"] = (after - before) / TICKS * 1e6 / max(1, result["requests"])
     result["rate"] = result["requests"] / result["seconds"]
     result["rss_kib"] = rss_kib(target.pids())
+    # Parts measured over the same interval would need their ticks read alongside; one more run
+    # per part is simpler and the load is the same.
+    for part, roots in getattr(target, "parts", {}).items():
+        pids = [pid for root in roots for pid in descendants(root.pid)]
+        before = cpu_ticks(pids)
+        again = wrk(args, target.port, requests_file, args.duration, "random")
+        result[f"{part}_cpu_us"] = (cpu_ticks(pids) - before) / TICKS * 1e6 / max(1, again["requests"])
     return result
 
 
@@ -392,6 +451,11 @@ def report(results):
             closed = results["shoal-whitelist"]
             print(f"shoal-whitelist/shoal: throughput {closed['rate'] / shoal['rate']:.2f}x, "
                   f"CPU per request {closed['cpu_us'] / shoal['cpu_us']:.2f}x")
+        if "cluster" in results:
+            cluster = results["cluster"]
+            print(f"cluster/shoal: throughput {cluster['rate'] / shoal['rate']:.2f}x (the hosts and the front share "
+                  f"this machine's cores); CPU per request: front {cluster.get('front_cpu_us', 0):.1f} µs, hosts "
+                  f"{cluster.get('hosts_cpu_us', 0):.1f} µs, one shoal target {shoal['cpu_us']:.1f} µs")
         for other in (name for name in results if name.startswith("apache")):
             print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
                   f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
@@ -525,6 +589,7 @@ def main():
                     "shoal-private": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, name="shoal-private",
                         extra=["--tracking", "private", "--secret", PRIVATE_SECRET]),
+                    "cluster": start_cluster,
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}

@@ -320,34 +320,10 @@ def start_cluster(args, directory, hashes):
     front_dir = directory / "cluster-front"
     front_dir.mkdir()
     port = free_port()
-    servers = "".join(f"    server 127.0.0.1:{h.port} max_fails=1 fail_timeout=10s;\n" for h in hosts)
-    site = "".join(line for line in (ROOT / "nginx/cluster/front.conf").read_text().splitlines(keepends=True)
-                   if not line.strip().startswith("server 10.77."))
-    for key in ("$shoal_shard", "$arg_shoal_shard"):
-        site = site.replace(f"    hash {key} consistent;\n", f"    hash {key} consistent;\n" + servers)
-    site = site.replace("/etc/nginx/shoal-front.js", str(ROOT / "nginx/cluster/shoal-front.js"))
-    site = site.replace("/etc/nginx/shoal-front-proxy.conf", str(ROOT / "nginx/cluster/shoal-front-proxy.conf"))
-    site = site.replace("    listen 80;\n", f"    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n"
-                                          "    real_ip_header X-Real-IP;\n")
-    user = "user root;" if os.geteuid() == 0 else ""
-    (front_dir / "nginx.conf").write_text(f"""load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
-daemon off;
-{user}
-worker_processes {args.nginx_workers};
-pid {front_dir}/nginx.pid;
-error_log {front_dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    client_body_temp_path {front_dir}/client_body_temp;
-    proxy_temp_path {front_dir}/proxy_temp;
-    fastcgi_temp_path {front_dir}/fastcgi_temp;
-    uwsgi_temp_path {front_dir}/uwsgi_temp;
-    scgi_temp_path {front_dir}/scgi_temp;
-    keepalive_requests 10000;
-    large_client_header_buffers 4 16k;
-{site}
-}}
-""")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from cluster_front import front_config
+    (front_dir / "nginx.conf").write_text(front_config(
+        front_dir, [f"127.0.0.1:{port}"], [f"127.0.0.1:{h.port}" for h in hosts], args.nginx_workers, trust_real_ip=True))
     front = subprocess.Popen(["nginx", "-p", str(front_dir), "-c", str(front_dir / "nginx.conf"),
                               "-e", str(front_dir / "error.log")])
     wait_for_port(port)
@@ -439,26 +415,16 @@ def report(results):
             if other in results:
                 print(f"shoal/{other}: throughput {shoal['rate'] / results[other]['rate']:.2f}x, "
                       f"CPU per request {shoal['cpu_us'] / results[other]['cpu_us']:.2f}x")
-        if "shoal-features" in results:
-            features = results["shoal-features"]
-            print(f"shoal-features/shoal: throughput {features['rate'] / shoal['rate']:.2f}x, "
-                  f"CPU per request {features['cpu_us'] / shoal['cpu_us']:.2f}x")
-        if "shoal-private" in results:
-            private = results["shoal-private"]
-            print(f"shoal-private/shoal: throughput {private['rate'] / shoal['rate']:.2f}x, "
-                  f"CPU per request {private['cpu_us'] / shoal['cpu_us']:.2f}x")
-        if "shoal-whitelist" in results:
-            closed = results["shoal-whitelist"]
-            print(f"shoal-whitelist/shoal: throughput {closed['rate'] / shoal['rate']:.2f}x, "
-                  f"CPU per request {closed['cpu_us'] / shoal['cpu_us']:.2f}x")
+        compared = ["shoal-features", "shoal-private", "shoal-whitelist"] + [n for n in results if n.startswith("apache")]
+        for other in compared:
+            if other in results:
+                print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
+                      f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
         if "cluster" in results:
             cluster = results["cluster"]
             print(f"cluster/shoal: throughput {cluster['rate'] / shoal['rate']:.2f}x (the hosts and the front share "
                   f"this machine's cores); CPU per request: front {cluster.get('front_cpu_us', 0):.1f} µs, hosts "
                   f"{cluster.get('hosts_cpu_us', 0):.1f} µs, one shoal target {shoal['cpu_us']:.1f} µs")
-        for other in (name for name in results if name.startswith("apache")):
-            print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
-                  f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
 
 
 def fill_database(path, args, hashes, peers):

@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SHOAL_BIN:-$(cd "$root" && swift build -c release --show-bin-path)/shoal}
 rundir=${RUNDIR:-/tmp/$name-cluster}
 bridge=$name-br
-js_module=/usr/lib/nginx/modules/ngx_http_js_module.so
+js_module=/usr/lib/nginx/modules/ngx_http_js_module.so  # cluster_front.py loads it
 
 [ "$(id -u)" -eq 0 ] || { echo "make cluster: needs root (network namespaces)" >&2; exit 1; }
 [ -f "$js_module" ] || { echo "make cluster: $js_module is missing: apt-get install libnginx-mod-http-js" >&2; exit 1; }
@@ -42,7 +42,7 @@ ip link add "$bridge" type bridge
 ip addr add "$net.1/24" dev "$bridge"
 ip link set "$bridge" up
 
-servers=""
+hostargs=""
 for i in $(seq "$hosts"); do
     ns=$name-h$i
     address=$net.$((i + 1))
@@ -63,37 +63,11 @@ for i in $(seq "$hosts"); do
     for _ in $(seq 100); do [ -S "$dir/shoal.sock" ] && break; sleep 0.05; done
     ip netns exec "$ns" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
     pids+=($!)
-    servers+="    server $address:80 max_fails=1 fail_timeout=10s;\n"
+    hostargs+=" --host $address:80"
 done
 
 front=$rundir/front
-mkdir -p "$front"
-# front.conf with this cluster's hosts in both rings, listening on loopback and the bridge.
-awk -v servers="$servers" '
-    /^[[:space:]]*server 10\.77\./ { next }
-    { print }
-    /hash \$(arg_)?shoal_shard consistent;/ { printf "%s", servers }
-' "$root/nginx/cluster/front.conf" | sed -e "s#/etc/nginx/shoal-front.js#$root/nginx/cluster/shoal-front.js#" \
-    -e "s#/etc/nginx/shoal-front-proxy.conf#$root/nginx/cluster/shoal-front-proxy.conf#" \
-    -e "s#^    listen 80;#    listen 127.0.0.1:$port;\n    listen $net.1:$port;#" > "$front/site.conf"
-cat > "$front/nginx.conf" <<CONF
-load_module $js_module;
-daemon off;
-user root;
-worker_processes auto;
-pid $front/nginx.pid;
-error_log $front/error.log warn;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $front/client_body_temp;
-    proxy_temp_path $front/proxy_temp;
-    fastcgi_temp_path $front/fastcgi_temp;
-    uwsgi_temp_path $front/uwsgi_temp;
-    scgi_temp_path $front/scgi_temp;
-    large_client_header_buffers 4 16k;
-    include $front/site.conf;
-}
-CONF
+python3 "$root/scripts/cluster_front.py" "$front" --listen "127.0.0.1:$port" --listen "$net.1:$port" $hostargs
 nginx -p "$front" -c "$front/nginx.conf" -e "$front/error.log" &
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done

@@ -4,7 +4,8 @@ extension Tracker {
     /// Checks the announce's credential against the secrets and the site's control state;
     /// returns what the ledger records. Throws the refusal the client sees (nothing is stored).
     func admitPrivate(_ parsed: AnnounceRequest, credential: ArraySlice<UInt8>?, query: [UInt8]) throws -> SessionReport {
-        let (user, keyVersion) = try identify(credential, query: query, infoHash: parsed.infoHash)
+        var passkeyUser: UInt32?? = nil
+        let (user, keyVersion) = try identify(credential, query: query, infoHash: parsed.infoHash, passkeyUser: &passkeyUser)
         guard let site else { throw AccessListMissing() }
         let standing = try site.standing(of: user, on: parsed.infoHash)
         if let message = standing.banned { throw TrackerFailure.site(message, kind: "banned_user") }
@@ -32,11 +33,13 @@ extension Tracker {
         guard let site else { throw AccessListMissing() }
         var served: [InfoHash] = []
         var refusedCredential = false
+        // A token is checked per torrent; a passkey names the same user for all, looked up once.
+        var passkeyUser: UInt32?? = nil
         for hash in hashes {
             let user: UInt32
             let keyVersion: UInt16?
             do {
-                (user, keyVersion) = try identify(credential, query: query, infoHash: hash)
+                (user, keyVersion) = try identify(credential, query: query, infoHash: hash, passkeyUser: &passkeyUser)
             } catch let refusal as TrackerFailure where refusal == .unknownCredential {
                 refusedCredential = true  // a token verifies for its own torrent only
                 continue
@@ -53,8 +56,11 @@ extension Tracker {
 
     /// The user (and, for a token, its key version) a credential names for `infoHash`: from the
     /// path, else `passkey=` in the query. A 44-hex-digit value whose tag does not verify may
-    /// still be a site's passkey.
-    private func identify(_ credential: ArraySlice<UInt8>?, query: [UInt8], infoHash: InfoHash) throws -> (UInt32, UInt16?) {
+    /// still be a site's passkey. `passkeyUser` remembers the passkey lookup across the torrents of
+    /// one request.
+    private func identify(
+        _ credential: ArraySlice<UInt8>?, query: [UInt8], infoHash: InfoHash, passkeyUser: inout UInt32??
+    ) throws -> (UInt32, UInt16?) {
         guard let raw = credential.map(Array.init) ?? Self.queryValue(query, "passkey") else {
             throw TrackerFailure.credentialRequired
         }
@@ -65,7 +71,8 @@ extension Tracker {
         if case .token(let token) = parsed, tokens.verifies(token, for: infoHash) {
             return (token.userID, token.keyVersion)
         }
-        guard let user = try site.user(forPasskey: parsed.text) else { throw TrackerFailure.unknownCredential }
+        if passkeyUser == nil { passkeyUser = .some(try site.user(forPasskey: parsed.text)) }
+        guard let user = passkeyUser ?? nil else { throw TrackerFailure.unknownCredential }
         return (user, nil)
     }
 }

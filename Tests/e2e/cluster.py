@@ -2,13 +2,14 @@
 database, as nginx/cluster/host.conf describes) behind a front nginx built from
 nginx/cluster/front.conf and shoal-front.js."""
 import os
+import sys
 import sqlite3
 import subprocess
 
 import harness
 
-CLUSTER = harness.ROOT / "nginx" / "cluster"
-JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+sys.path.insert(0, str(harness.ROOT / "scripts"))
+from cluster_front import front_config  # noqa: E402
 
 
 class Host:
@@ -43,33 +44,7 @@ class Front:
         self.dir = workdir / "front"
         self.dir.mkdir()
         self.port = harness.free_port()
-        site = (CLUSTER / "front.conf").read_text()
-        servers = "".join(f"    server 127.0.0.1:{h.port} max_fails=1 fail_timeout=10s;\n" for h in hosts)
-        lines = site.splitlines(keepends=True)
-        site = "".join(line for line in lines if not line.strip().startswith("server 10.77."))
-        site = site.replace("    hash $shoal_shard consistent;\n", "    hash $shoal_shard consistent;\n" + servers)
-        site = site.replace("    hash $arg_shoal_shard consistent;\n", "    hash $arg_shoal_shard consistent;\n" + servers)
-        site = site.replace("/etc/nginx/shoal-front.js", str(CLUSTER / "shoal-front.js"))
-        site = site.replace("/etc/nginx/shoal-front-proxy.conf", str(CLUSTER / "shoal-front-proxy.conf"))
-        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
-        user = "user root;" if os.geteuid() == 0 else ""
-        config = f"""load_module {JS_MODULE};
-daemon off;
-{user}
-worker_processes 1;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    client_body_temp_path {self.dir}/client_body_temp;
-    proxy_temp_path {self.dir}/proxy_temp;
-    fastcgi_temp_path {self.dir}/fastcgi_temp;
-    uwsgi_temp_path {self.dir}/uwsgi_temp;
-    scgi_temp_path {self.dir}/scgi_temp;
-    large_client_header_buffers 4 16k;
-{site}
-}}
-"""
+        config = front_config(self.dir, [f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in hosts], 1)
         (self.dir / "nginx.conf").write_text(config)
         self.process = subprocess.Popen(["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
                                          "-e", str(self.dir / "error.log")])

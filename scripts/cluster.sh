@@ -4,13 +4,16 @@
 # own tmpfs database, behind the front nginx (nginx/cluster/front.conf and shoal-front.js) on
 # 127.0.0.1:$PORT and $NET.1:$PORT. Needs root (namespaces, veth pairs, a bridge) and
 # libnginx-mod-http-js. Foreground; Ctrl-C (or SIGTERM) removes everything it created.
-#   HOSTS=3 PORT=6969 CLUSTER_NAME=shoal CLUSTER_NET=10.77.0 WORKERS=1
+# The hosts' full scrapes are merged into the front's every SCRAPE_EVERY seconds
+# (nginx/cluster/shoal-cluster-scrape, as systemd/shoal-cluster-scrape.timer does on a real front).
+#   HOSTS=3 PORT=6969 CLUSTER_NAME=shoal CLUSTER_NET=10.77.0 WORKERS=1 SCRAPE_EVERY=60
 set -euo pipefail
 hosts=${1:-${HOSTS:-3}}
 port=${PORT:-6969}
 name=${CLUSTER_NAME:-shoal}
 net=${CLUSTER_NET:-10.77.0}
 workers=${WORKERS:-1}
+scrape_every=${SCRAPE_EVERY:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SHOAL_BIN:-$(cd "$root" && swift build -c release --show-bin-path)/shoal}
 rundir=${RUNDIR:-/tmp/$name-cluster}
@@ -43,6 +46,7 @@ ip addr add "$net.1/24" dev "$bridge"
 ip link set "$bridge" up
 
 hostargs=""
+hostlist=()
 for i in $(seq "$hosts"); do
     ns=$name-h$i
     address=$net.$((i + 1))
@@ -58,12 +62,14 @@ for i in $(seq "$hosts"); do
     sed -i -e "s/listen 127.0.0.1:80;/listen $address:80;/" -e "s/set_real_ip_from 127.0.0.1;/set_real_ip_from $net.1;/" \
         "$dir/nginx.conf"
     ip netns exec "$ns" "$bin" serve --listen "unix:$dir/shoal.sock" --socket-group www-data --workers "$workers" \
-        --database "/dev/shm/$name-h$i.db" --control-database "" 2>>"$dir/shoal.log" &
+        --database "/dev/shm/$name-h$i.db" --control-database "" \
+        --full-scrape yes --full-scrape-interval 0 --full-scrape-cache "$scrape_every" 2>>"$dir/shoal.log" &
     pids+=($!)
     for _ in $(seq 100); do [ -S "$dir/shoal.sock" ] && break; sleep 0.05; done
     ip netns exec "$ns" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
     pids+=($!)
     hostargs+=" --host $address:80"
+    hostlist+=("$address:80")
 done
 
 front=$rundir/front
@@ -71,11 +77,17 @@ python3 "$root/scripts/cluster_front.py" "$front" --listen "127.0.0.1:$port" --l
 nginx -p "$front" -c "$front/nginx.conf" -e "$front/error.log" &
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+while true; do
+    SHOAL=$bin "$root/nginx/cluster/shoal-cluster-scrape" "$front/fullscrape" "${hostlist[@]}" 2>>"$front/scrape.log" || true
+    sleep "$scrape_every"
+done &
+pids+=($!)
 
 cat <<MSG
 Shoal cluster: $hosts hosts ($net.2..$net.$((hosts + 1)), each nginx + shoal serve in namespace $name-hN)
 behind the front on 127.0.0.1:$port and $net.1:$port:
   announce: http://127.0.0.1:$port/announce
+  full scrape (the hosts' merged every ${scrape_every}s): http://127.0.0.1:$port/scrape
   a host:   ip netns exec $name-h1 curl http://$net.2/stats
 Press Ctrl-C to stop and remove everything.
 MSG

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The cluster front's whole nginx.conf: nginx/cluster/front.conf with the given hosts in both
-rings and the given listen addresses, its files in RUNDIR. One writer for `make cluster`
+rings and the given listen addresses, its files in RUNDIR (the merged full scrape, which
+nginx/cluster/shoal-cluster-scrape writes, in RUNDIR/fullscrape). One writer for `make cluster`
 (scripts/cluster.sh), the tests and the benchmark.
 
     cluster_front.py RUNDIR --listen 127.0.0.1:6969 [--listen …] --host 10.77.0.2:80 [--host …]
@@ -24,6 +25,7 @@ def front_config(rundir, listens, hosts, workers="auto", trust_real_ip=False):
         site = site.replace(f"    hash {key} consistent;\n", f"    hash {key} consistent;\n" + servers)
     site = site.replace("/etc/nginx/shoal-front.js", str(CLUSTER / "shoal-front.js"))
     site = site.replace("/etc/nginx/shoal-front-proxy.conf", str(CLUSTER / "shoal-front-proxy.conf"))
+    site = site.replace("/var/lib/shoal-front/fullscrape", f"{rundir}/fullscrape")
     listen = "".join(f"    listen {address};\n" for address in listens)
     if trust_real_ip:
         listen += "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Real-IP;\n"

@@ -8,7 +8,8 @@ enum FuzzTarget: String, CaseIterable {
     /// The announce and scrape query string: percent-decoding, numbers, repeated keys.
     case query
     /// The strict bencode decoder, encoding what it decoded back to the same bytes, and the spans
-    /// of a dictionary's values (a .torrent's info_hash is hashed from one).
+    /// of a dictionary's values (a .torrent's info_hash is hashed from one); the cluster's full
+    /// scrape reader and merge.
     case bencode
     /// FastCGI records and name-value pairs, arriving in pieces, with replies and aborts.
     case fastcgi
@@ -24,6 +25,7 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? AnnounceRequest(query: bytes)
             _ = try? ScrapeRequest(query: bytes, limit: 64)
         case .bencode:
+            fullScrapeMerge(bytes)
             guard let value = try? Bencode.decode(bytes) else { return }
             var writer = BencodeWriter()
             write(value, to: &writer)
@@ -76,4 +78,14 @@ private func write(_ value: Bencode, to writer: inout BencodeWriter) {
         }
         writer.end()
     }
+}
+
+/// A full scrape that reads must merge with itself into what it merges to alone (a torrent on
+/// two hosts takes the larger counts), and that must read again.
+private func fullScrapeMerge(_ bytes: [UInt8]) {
+    guard let scrape = try? FullScrapeMerge.read(bytes) else { return }
+    let alone = FullScrapeMerge.merge([scrape])
+    precondition(FullScrapeMerge.merge([scrape, scrape]) == alone, "a scrape merged with itself changed")
+    guard let again = try? FullScrapeMerge.read(alone) else { preconditionFailure("a merged scrape does not read") }
+    precondition(again.count == scrape.count, "the merge lost or added torrents")
 }

@@ -50,7 +50,9 @@ public enum Bencode: Equatable, Sendable {
 
     public var stringValue: String? { bytesValue.map { String(decoding: $0, as: UTF8.self) } }
 
-    private struct Parser {
+    /// Internal so that readers of one known shape (a full scrape) can walk it without building the
+    /// whole tree.
+    struct Parser {
         let input: [UInt8]
         var offset = 0
         /// Where each value of the outermost dictionary starts and ends.
@@ -76,13 +78,7 @@ public enum Bencode: Equatable, Sendable {
                 var entries: [[UInt8]: Bencode] = [:]
                 var previous: [UInt8]? = nil
                 while try !atEnd() {
-                    guard input[offset] >= UInt8(ascii: "0"), input[offset] <= UInt8(ascii: "9") else {
-                        throw error("dictionary key is not a string")
-                    }
-                    let key = try byteString()
-                    if let previous, !previous.lexicographicallyPrecedes(key) {
-                        throw error("dictionary keys not sorted or duplicated")
-                    }
+                    let key = try self.key(after: previous)
                     previous = key
                     let start = offset
                     entries[key] = try value(depth: depth + 1)

@@ -65,48 +65,18 @@ public final class FullScrapeCache {
         return (bytes, Int64(info.st_mtim.tv_sec))
     }
 
-    /// Writes the gzip copy first and the plain one last: a reader that finds the plain one finds
-    /// a gzip copy at least as new.
     private func write(_ body: [UInt8]) throws {
-        guard let compressed = Gzip.compress(body) else {
-            throw SQLiteError(code: 1, message: "gzip failed for the full scrape")
-        }
-        try replace(path + ".gz", with: compressed)
-        try replace(path, with: body)
-    }
-
-    private func replace(_ file: String, with bytes: [UInt8]) throws {
-        let temporary = file + ".\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SQLiteError(code: 14, message: "cannot write \(temporary): \(errnoText())") }
-        var done = 0
-        while done < bytes.count {
-            let wrote = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            guard wrote > 0 else {
-                let problem = errnoText()
-                close(fd)
-                unlink(temporary)
-                throw SQLiteError(code: 13, message: "cannot write \(temporary): \(problem)")
-            }
-            done += wrote
-        }
-        close(fd)
-        guard rename(temporary, file) == 0 else {
-            unlink(temporary)
-            throw SQLiteError(code: 14, message: "cannot rename \(temporary): \(errnoText())")
-        }
+        try FullScrapeFiles.write(body, to: path, mode: mode)
     }
 
     private func withLock(blocking: Bool, _ body: () throws -> Void) throws {
         let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SQLiteError(code: 14, message: "cannot open \(path).lock: \(errnoText())") }
+        guard fd >= 0 else { throw SQLiteError(code: 14, message: "cannot open \(path).lock: \(FullScrapeFiles.errnoText())") }
         defer { close(fd) }
         guard flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB) == 0 else { return }
         defer { flock(fd, LOCK_UN) }
         try body()
     }
-
-    private func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 extension SQLitePeerStore {

@@ -27,7 +27,7 @@ struct Shoal: ParsableCommand {
             server sends with a request, each later source winning. `shoal check-config` shows \
             what is in effect and exits.
             """,
-        subcommands: [Respond.self, Serve.self, CheckConfig.self, Torrents.self, Clients.self, Site.self, Dump.self, Restore.self],
+        subcommands: [Respond.self, Serve.self, CheckConfig.self, Torrents.self, Clients.self, Site.self, Dump.self, Restore.self, MergeScrape.self],
         defaultSubcommand: Respond.self
     )
 }

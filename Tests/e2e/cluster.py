@@ -21,7 +21,10 @@ class Host:
 
     def start(self, port=None):
         """Starts the host (again: on the same port, as a host that comes back)."""
-        self.shoal = harness.Shoal(self.dir, workers=2, database=self.database, extra=["--control-database", ""])
+        # Full scrapes as the README's cluster recipe sets them: only the front asks, on a timer.
+        self.shoal = harness.Shoal(self.dir, workers=2, database=self.database,
+                                   extra=["--control-database", "", "--full-scrape", "yes",
+                                          "--full-scrape-interval", "0", "--full-scrape-cache", "1"])
         # The host believes X-Real-IP from the front (on loopback here).
         os.environ["REAL_IP_HEADER"] = "X-Real-IP"
         try:

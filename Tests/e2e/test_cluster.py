@@ -1,7 +1,11 @@
-"""Swarms sharded by info_hash across Shoal hosts behind nginx/cluster/front.conf, on loopback
-(first step of the cluster issue: the routing, the merged scrape and failover; network
-namespaces and real clients in their own namespaces come next)."""
+"""Swarms sharded by info_hash across Shoal hosts behind nginx/cluster/front.conf, on loopback:
+the routing, the merged scrape, the full scrape merged on a timer, and failover (network
+namespaces and real clients: test_cluster_netns.py)."""
+import gzip
 import hashlib
+import http.client
+import os
+import subprocess
 import urllib.parse
 
 import pytest
@@ -133,3 +137,61 @@ def test_too_many_hashes_in_one_scrape_are_refused_at_the_front(cluster):
     query = "&".join("info_hash=" + spellings(torrent(n))[0] for n in range(65))
     status, body = harness.get(f"{front.base}/scrape?{query}")
     assert status == 200 and bencode.decode(body) == {b"failure reason": b"too many info_hash values (at most 64)"}
+
+
+def get_from(source, base, path, headers=None):
+    """A GET from a loopback address of our choice: the front limits full scrapes per address."""
+    host, port = urllib.parse.urlsplit(base).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def merge_scrapes(front, hosts):
+    return subprocess.run([str(harness.ROOT / "nginx/cluster/shoal-cluster-scrape"), str(front.dir / "fullscrape"),
+                           *[f"127.0.0.1:{h.port}" for h in hosts]], env=dict(os.environ, SHOAL=harness.SHOAL),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_full_scrape_is_the_hosts_own_merged_on_a_timer(cluster):
+    front, hosts = cluster
+    _, _, body = get_from("127.0.0.3", front.base, "/scrape")
+    assert bencode.decode(body) == {b"failure reason": b"full scrape is not available"}
+    hashes = [torrent(n) for n in range(30)]
+    for n, info_hash in enumerate(hashes):
+        for port in range(7000, 7000 + n % 3 + 1):
+            announce(front.base, spellings(info_hash)[n % 3], port, left=port % 2)
+    made = merge_scrapes(front, hosts)
+    assert made.returncode == 0, made.stderr
+    expected = {}
+    for host in hosts:
+        _, direct = harness.get(f"http://127.0.0.1:{host.port}/scrape")
+        expected.update(bencode.decode(direct)[b"files"])
+    assert set(expected) == set(hashes) and all(len(h.swarm_sizes()) for h in hosts)
+
+    status, headers, body = get_from("127.0.0.1", front.base, "/scrape")
+    assert status == 200 and headers["Content-Type"] == "text/plain"
+    files = bencode.decode(body)[b"files"]
+    assert files == expected and list(files) == sorted(files)
+    # gzip when the client takes it; /scrape.php too
+    status, headers, body = get_from("127.0.0.2", front.base, "/scrape.php", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    assert bencode.decode(gzip.decompress(body))[b"files"] == expected
+    # one a minute per address: sooner is told when to come back
+    _, _, body = get_from("127.0.0.1", front.base, "/scrape")
+    assert bencode.decode(body) == {b"failure reason": b"full scrape at most once a minute: wait", b"retry in": 60}
+
+    # A host that cannot answer: nothing is written, the last merged copy stays and is served.
+    before = (front.dir / "fullscrape").read_bytes()
+    announce(front.base, spellings(torrent(500))[0], 7100)
+    hosts[2].stop()
+    failed = merge_scrapes(front, hosts)
+    assert failed.returncode == 1 and "left as it was" in failed.stderr, failed.stderr
+    assert (front.dir / "fullscrape").read_bytes() == before
+    _, _, body = get_from("127.0.0.4", front.base, "/scrape")
+    assert bencode.decode(body)[b"files"] == expected
+    hosts[2].start()

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+import bencode
 import harness
 from test_clients import LIBTORRENT_CLIENT, aria2, make_torrent
 
@@ -28,7 +29,7 @@ def netns_cluster(workdir):
     port = harness.free_port()
     log = open(workdir / "cluster.log", "wb")
     env = dict(os.environ, PORT=str(port), CLUSTER_NAME=NAME, CLUSTER_NET=NET, SHOAL_BIN=harness.SHOAL,
-               RUNDIR=str(workdir / "cluster"))
+               RUNDIR=str(workdir / "cluster"), SCRAPE_EVERY="1")
     script = subprocess.Popen([str(harness.ROOT / "scripts/cluster.sh"), "3"], env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     clients = []
@@ -92,6 +93,14 @@ def test_real_clients_in_namespaces_download_from_different_hosts(netns_cluster,
             for payload, torrent, info_hash in torrents:
                 by_host.setdefault(owner(info_hash), (payload, torrent, info_hash))
             assert len(by_host) >= 2, "eight torrents all on one host"
+            # The front's full scrape: the hosts' own, merged on the script's timer.
+            merged = workdir / "cluster/front/fullscrape"
+            harness.wait_until(lambda: merged.exists() and len(bencode.decode(merged.read_bytes())[b"files"]) == 8,
+                               timeout=30, what="the merged full scrape")
+            status, body = harness.get(f"http://127.0.0.1:{port}/scrape")
+            files = bencode.decode(body)[b"files"]
+            assert status == 200 and set(files) == {h for _, _, h in torrents}
+            assert all(entry[b"complete"] == 1 for entry in files.values())
             picks = list(by_host.values())
             kinds = ["libtorrent", "aria2", "transmission", "qbittorrent"]
             downloads = [(client(n + 2), kind) for n, kind in enumerate(kinds)]

@@ -8,7 +8,7 @@ import pytest
 
 import harness
 
-UNITS = ["shoal.socket", "shoal.service"]
+UNITS = ["shoal.socket", "shoal.service", "shoal-cluster-scrape.service", "shoal-cluster-scrape.timer"]
 
 
 def installed_units(workdir):
@@ -17,6 +17,7 @@ def installed_units(workdir):
     unit_dir.mkdir()
     for unit in UNITS:
         text = (harness.ROOT / "systemd" / unit).read_text()
+        text = text.replace("/usr/local/bin/shoal-cluster-scrape", str(harness.ROOT / "nginx/cluster/shoal-cluster-scrape"))
         (unit_dir / unit).write_text(text.replace("/usr/local/bin/shoal", harness.SHOAL))
     return unit_dir
 

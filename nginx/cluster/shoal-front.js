@@ -89,12 +89,15 @@ async function scrape(r) {
         r.return(200, 'd14:failure reason38:too many info_hash values (at most ' + MAX_SCRAPE_HASHES + ')e');
         return;
     }
-    if (hashes.length === 0) hashes = [''];  // a full scrape: one host answers for its own swarms
+    if (hashes.length === 0) {  // a full scrape: the hosts' own, merged on a timer (front.conf)
+        r.internalRedirect('/shoal_full_scrape');
+        return;
+    }
     var replies = await Promise.all(hashes.map(function (h) {
-        var args = others.concat(h ? ['info_hash=' + h] : []).concat(['shoal_shard=' + decodedHex(h)]);
+        var args = others.concat(['info_hash=' + h, 'shoal_shard=' + decodedHex(h)]);
         return r.subrequest('/shoal_shard' + r.uri, { args: args.join('&') });
     }));
-    if (replies.length === 1) {  // one hash, or a refusal: the host's answer as it is
+    if (replies.length === 1) {  // one hash: the host's answer as it is
         r.headersOut['Content-Type'] = 'text/plain';
         r.return(replies[0].status, replies[0].responseBuffer || '');
         return;

@@ -2,6 +2,7 @@
 database, as nginx/cluster/host.conf describes) behind a front nginx built from
 nginx/cluster/front.conf and shoal-front.js."""
 import os
+import signal
 import sys
 import sqlite3
 import subprocess
@@ -36,6 +37,21 @@ class Host:
     def stop(self):
         self.nginx.stop()
         assert self.shoal.stop() == 0, self.shoal.output()
+
+    def kill(self):
+        """SIGKILL to every process of the host at once, as a crash or a power cut would."""
+        nginx_workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.nginx.process.pid)],
+                                       capture_output=True, text=True).stdout.split()
+        for pid in [self.nginx.process.pid, *map(int, nginx_workers), self.shoal.process.pid, *self.shoal.worker_pids()]:
+            os.kill(pid, signal.SIGKILL)
+        self.nginx.process.wait(10)
+        self.shoal.stop()
+
+    def has_peer(self, info_hash, port):
+        """Whether this host's database holds the peer announcing from `port` in this swarm."""
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+            return db.execute("SELECT 1 FROM peers WHERE info_hash = ? AND substr(endpoint, -2) = ?",
+                              (info_hash, port.to_bytes(2, "big"))).fetchone() is not None
 
     def swarm_sizes(self):
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:

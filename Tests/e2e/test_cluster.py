@@ -2,6 +2,7 @@
 the routing, the merged scrape, the full scrape merged on a timer, and failover (network
 namespaces and real clients: test_cluster_netns.py)."""
 import gzip
+import json
 import hashlib
 import http.client
 import os
@@ -231,3 +232,45 @@ def test_the_full_scrape_is_the_hosts_own_merged_on_a_timer(cluster):
     _, _, body = get_from("127.0.0.4", front.base, "/scrape")
     assert bencode.decode(body)[b"files"] == expected
     hosts[2].start()
+
+
+def test_prometheus_sums_the_hosts_stats_with_the_shipped_rules(cluster, workdir):
+    """nginx/cluster/prometheus.yml and shoal-cluster.rules.yml, as shipped but for the targets,
+    on a real Prometheus: the cluster's torrents and peers are the sums of its hosts'."""
+    front, hosts = cluster
+    for n in range(30):
+        for port in range(7000, 7000 + n % 3 + 1):
+            announce(front.base, spellings(torrent(n))[0], port, left=port % 2)
+    shipped = harness.ROOT / "nginx/cluster"
+    targets = ", ".join(f'"127.0.0.1:{h.port}"' for h in hosts)
+    config = (shipped / "prometheus.yml").read_text().replace("scrape_interval: 15s", "scrape_interval: 1s\n  evaluation_interval: 1s")
+    config = config.replace('"10.77.0.2:80", "10.77.0.3:80", "10.77.0.4:80"', targets)
+    assert targets in config
+    (workdir / "prometheus.yml").write_text(config)
+    (workdir / "shoal-cluster.rules.yml").write_text((shipped / "shoal-cluster.rules.yml").read_text())
+    port = harness.free_port()
+    prometheus = subprocess.Popen(["prometheus", f"--config.file={workdir / 'prometheus.yml'}",
+                                   f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                  stdout=subprocess.DEVNULL, stderr=open(workdir / "prometheus.log", "wb"))
+
+    def query(expression):
+        try:
+            status, body = harness.get(f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(expression)}")
+        except OSError:
+            return None  # not listening yet
+        result = json.loads(body)["data"]["result"] if status == 200 else []
+        return {tuple(sorted((k, v) for k, v in r["metric"].items() if k != "__name__")): float(r["value"][1])
+                for r in result}
+
+    try:
+        harness.wait_until(lambda: query("shoal_cluster:torrents") == {(): 30.0}, timeout=90,
+                           what="Prometheus's shoal_cluster:torrents to reach 30")
+        assert query("shoal_cluster:hosts_up") == {(): 3.0}
+        peers = sum(n % 3 + 1 for n in range(30))
+        assert query('shoal_cluster:peers{family="ipv4"}') == {(("family", "ipv4"),): float(peers)}
+        assert query("shoal_cluster:seeders")[()] + query("shoal_cluster:leechers")[()] == peers
+        share = query("shoal_cluster:largest_host_share")[()]
+        assert 1 / 3 <= share < 1, share
+    finally:
+        prometheus.terminate()
+        prometheus.wait(30)

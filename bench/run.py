@@ -63,7 +63,9 @@ def parse_args():
                         "cluster (nginx/cluster's front over --cluster-hosts Shoal hosts, all on this machine), "
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
-    p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes (one hash each) instead of announces")
+    p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes instead of announces")
+    p.add_argument("--scrape-hashes", type=int, default=1,
+                   help="info_hashes per scrape with --scrape (default 1; the cluster's front splits them per host)")
     p.add_argument("--features", default="--interval-mode adaptive --status-page yes --full-scrape yes",
                    help="the options target shoal-features adds (default: adaptive intervals, status page, full scrape)")
     p.add_argument("--full-scrape", action="store_true",
@@ -94,13 +96,14 @@ def info_hashes(count):
 
 
 def write_scrapes(args, directory, hashes):
-    """As many scrapes of one hash each as there are peers, hashes drawn by popularity."""
+    """As many scrapes of --scrape-hashes hashes each as there are peers, hashes drawn by popularity."""
     rng = random.Random(args.seed + 1)
     pick = zipf_sampler(len(hashes), args.zipf, rng)
     path = directory / "scrapes.txt"
     with open(path, "w") as out:
         for _ in range(args.peers):
-            out.write("/scrape?info_hash=%s\n" % urllib.parse.quote_from_bytes(hashes[pick()]))
+            query = "&".join("info_hash=" + urllib.parse.quote_from_bytes(hashes[pick()]) for _ in range(args.scrape_hashes))
+            out.write(f"/scrape?{query}\n")
     return path
 
 
@@ -538,7 +541,7 @@ def main():
         measured_file = write_scrapes(args, directory, hashes) if args.scrape else requests_file
         print(f"workload: {args.torrents} torrents (Zipf {args.zipf}), {args.peers} peers, numwant {args.numwant}, "
               f"{args.seeders:.0%} seeders, {args.started:.0%} started / {args.stopped:.0%} stopped, "
-              f"{'scrape' if args.scrape else 'announce'}, wrk -t{args.threads} -c{args.connections} "
+              f"{f'scrape ({args.scrape_hashes} hashes each)' if args.scrape else 'announce'}, wrk -t{args.threads} -c{args.connections} "
               f"{'one connection per request' if args.close else 'keep-alive'}, {args.duration}s per target, "
               f"{args.workers} FastCGI workers, {args.nginx_workers} nginx workers, {os.cpu_count()} CPUs")
         if args.scale:

@@ -61,6 +61,7 @@ def parse_args():
                         "shoal-features (adaptive intervals, status page and full scrape on), "
                         "shoal-private (tracking private: a token per announce, the ledger written), "
                         "cluster (nginx/cluster's front over --cluster-hosts Shoal hosts, all on this machine), "
+                        "cluster-haproxy (the same with nginx/cluster/haproxy.cfg as the front), "
                         "apache-fcgid, apache-proxy-fcgi, apache-cgi "
                         "(default opentracker,ceiling,upsert-select,shoal,shoal-whitelist)")
     p.add_argument("--scrape", action="store_true", help="after the prefill, measure scrapes instead of announces")
@@ -311,26 +312,42 @@ def start_shoal(args, directory, hashes, database=None, binary=None, name="shoal
     return target
 
 
-def start_cluster(args, directory, hashes):
+def start_cluster(args, directory, hashes, kind="nginx"):
     """nginx/cluster: args.cluster_hosts Shoal hosts (nginx + shoal serve each, on this machine's
-    cores) behind the front (front.conf + shoal-front.js), which believes X-Real-IP from
-    loopback so that each peer keeps the address the workload gives it."""
+    cores) behind the front (front.conf + shoal-front.js, or haproxy.cfg with as many threads
+    as nginx has workers), which believes X-Real-IP from loopback so that each peer keeps the
+    address the workload gives it."""
     hosts, roots = [], []
     for n in range(args.cluster_hosts):
         host = start_shoal(args, directory, hashes, name=f"cluster-host{n}")
         hosts.append(host)
         roots += host.roots
-    front_dir = directory / "cluster-front"
+    front_dir = directory / f"cluster-{kind}-front"
     front_dir.mkdir()
     port = free_port()
     sys.path.insert(0, str(ROOT / "scripts"))
-    from cluster_front import front_config
-    (front_dir / "nginx.conf").write_text(front_config(
-        front_dir, [f"127.0.0.1:{port}"], [f"127.0.0.1:{h.port}" for h in hosts], args.nginx_workers, trust_real_ip=True))
-    front = subprocess.Popen(["nginx", "-p", str(front_dir), "-c", str(front_dir / "nginx.conf"),
-                              "-e", str(front_dir / "error.log")])
-    wait_for_port(port)
-    target = Target("cluster", port, roots + [front], lambda: [h.cleanup() for h in hosts])
+    from cluster_front import front_config, haproxy_config
+    listen, upstreams = [f"127.0.0.1:{port}"], [f"127.0.0.1:{h.port}" for h in hosts]
+    if kind == "haproxy":
+        (front_dir / "haproxy.cfg").write_text(haproxy_config(listen, upstreams, args.nginx_workers, trust_real_ip=True))
+        front = subprocess.Popen(["haproxy", "-db", "-f", str(front_dir / "haproxy.cfg")],
+                                 stdout=subprocess.DEVNULL, stderr=open(front_dir / "haproxy.log", "wb"))
+    else:
+        (front_dir / "nginx.conf").write_text(front_config(front_dir, listen, upstreams, args.nginx_workers,
+                                                           trust_real_ip=True))
+        front = subprocess.Popen(["nginx", "-p", str(front_dir), "-c", str(front_dir / "nginx.conf"),
+                                  "-e", str(front_dir / "error.log")])
+    try:
+        wait_for_port(port)
+    except RuntimeError:
+        # The hosts are running already: stop them too, then say why the front did not start.
+        for host in hosts:
+            host.stop()
+        front.kill()
+        log = front_dir / ("haproxy.log" if kind == "haproxy" else "error.log")
+        raise RuntimeError(f"the {kind} front did not start: {log.read_text() if log.exists() else ''}")
+    name = "cluster" if kind == "nginx" else f"cluster-{kind}"
+    target = Target(name, port, roots + [front], lambda: [h.cleanup() for h in hosts])
     # CPU is also reported per part: the front (decode, hash, proxy) and the hosts.
     target.parts = {"front": [front], "hosts": roots}
     target.database = hosts[0].database
@@ -423,11 +440,12 @@ def report(results):
             if other in results:
                 print(f"{other}/shoal: throughput {results[other]['rate'] / shoal['rate']:.2f}x, "
                       f"CPU per request {results[other]['cpu_us'] / shoal['cpu_us']:.2f}x")
-        if "cluster" in results:
-            cluster = results["cluster"]
-            print(f"cluster/shoal: throughput {cluster['rate'] / shoal['rate']:.2f}x (the hosts and the front share "
-                  f"this machine's cores); CPU per request: front {cluster.get('front_cpu_us', 0):.1f} µs, hosts "
-                  f"{cluster.get('hosts_cpu_us', 0):.1f} µs, one shoal target {shoal['cpu_us']:.1f} µs")
+        for name in ("cluster", "cluster-haproxy"):
+            if name in results:
+                cluster = results[name]
+                print(f"{name}/shoal: throughput {cluster['rate'] / shoal['rate']:.2f}x (the hosts and the front share "
+                      f"this machine's cores); CPU per request: front {cluster.get('front_cpu_us', 0):.1f} µs, hosts "
+                      f"{cluster.get('hosts_cpu_us', 0):.1f} µs, one shoal target {shoal['cpu_us']:.1f} µs")
 
 
 def fill_database(path, args, hashes, peers):
@@ -559,6 +577,7 @@ def main():
                         args, directory, hashes, name="shoal-private",
                         extra=["--tracking", "private", "--secret", PRIVATE_SECRET]),
                     "cluster": start_cluster,
+                    "cluster-haproxy": lambda args, directory, hashes: start_cluster(args, directory, hashes, "haproxy"),
                     "shoal-before": lambda args, directory, hashes: start_shoal(
                         args, directory, hashes, binary=os.path.abspath(args.shoal_before), name="shoal-before"),
                     **{name: apache_starter(name) for name in ("apache-fcgid", "apache-proxy-fcgi", "apache-cgi")}}

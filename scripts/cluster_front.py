@@ -51,6 +51,20 @@ http {{
 """
 
 
+def haproxy_config(listens, hosts, threads=None, trust_real_ip=False):
+    """nginx/cluster/haproxy.cfg, the other kind of front, with these binds and hosts.
+    `trust_real_ip`: pass the client's X-Real-IP on (a load generator naming each peer)."""
+    text = (CLUSTER / "haproxy.cfg").read_text()
+    text = text.replace("    bind :80\n", "".join(f"    bind {address}\n" for address in listens))
+    if threads:
+        text = text.replace("\nglobal\n", f"\nglobal\n    nbthread {threads}\n", 1)
+    if trust_real_ip:
+        text = text.replace("    http-request set-header X-Real-IP %[src]\n", "")
+    lines = [line for line in text.splitlines(keepends=True) if not line.startswith("    server h")]
+    servers = "".join(f"    server h{n} {host}\n" for n, host in enumerate(hosts, start=1))
+    return "".join(lines).rstrip("\n") + "\n" + servers
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rundir")

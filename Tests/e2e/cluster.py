@@ -10,7 +10,7 @@ import subprocess
 import harness
 
 sys.path.insert(0, str(harness.ROOT / "scripts"))
-from cluster_front import front_config  # noqa: E402
+from cluster_front import front_config, haproxy_config  # noqa: E402
 
 
 class Host:
@@ -33,10 +33,12 @@ class Host:
         finally:
             del os.environ["REAL_IP_HEADER"]
         self.port = self.nginx.port
+        self.killed = False
 
     def stop(self):
         self.nginx.stop()
-        assert self.shoal.stop() == 0, self.shoal.output()
+        if not self.killed:
+            assert self.shoal.stop() == 0, self.shoal.output()
 
     def kill(self):
         """SIGKILL to every process of the host at once, as a crash or a power cut would."""
@@ -46,6 +48,7 @@ class Host:
             os.kill(pid, signal.SIGKILL)
         self.nginx.process.wait(10)
         self.shoal.stop()
+        self.killed = True
 
     def has_peer(self, info_hash, port):
         """Whether this host's database holds the peer announcing from `port` in this swarm."""
@@ -59,8 +62,8 @@ class Host:
 
 
 class Front:
-    def __init__(self, workdir, hosts):
-        self.dir = workdir / "front"
+    def __init__(self, workdir, hosts, name="front"):
+        self.dir = workdir / name
         self.dir.mkdir()
         self.port = harness.free_port()
         config = front_config(self.dir, [f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in hosts], 1)
@@ -76,3 +79,26 @@ class Front:
     def stop(self):
         self.process.terminate()
         self.process.wait(10)
+
+
+class HAProxyFront:
+    """nginx/cluster/haproxy.cfg over the same hosts: the second kind of front."""
+
+    def __init__(self, workdir, hosts):
+        self.dir = workdir / "haproxy-front"
+        self.dir.mkdir()
+        self.port = harness.free_port()
+        config = self.dir / "haproxy.cfg"
+        config.write_text(haproxy_config([f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in hosts]))
+        self.log = open(self.dir / "haproxy.log", "wb")
+        self.process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=self.log, stderr=subprocess.STDOUT)
+        harness.wait_until(lambda: harness.port_open("127.0.0.1", self.port) or self.process.poll() is not None,
+                           what="haproxy front")
+        if self.process.poll() is not None:
+            raise RuntimeError("haproxy did not start: " + (self.dir / "haproxy.log").read_text())
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        self.log.close()

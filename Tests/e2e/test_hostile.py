@@ -125,10 +125,14 @@ def test_killing_nginx_under_load_kills_no_worker(workdir):
             for t in threads:
                 t.start()
             time.sleep(1)
-            # The master and its workers at once, as the OOM killer or `kill -9` would.
-            subprocess.run(["pkill", "-KILL", "-P", str(nginx.process.pid)])
+            # The master and its workers at once, as the OOM killer or `kill -9` would: the master
+            # first, or it starts new workers that nobody would ever stop.
+            nginx_workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(nginx.process.pid)],
+                                           capture_output=True, text=True).stdout.split()
             nginx.process.kill()
             nginx.process.wait(10)
+            for pid in nginx_workers:
+                subprocess.run(["kill", "-KILL", pid], capture_output=True)
             stop.set()
             for t in threads:
                 t.join(10)

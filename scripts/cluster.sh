@@ -75,7 +75,8 @@ done
 front=$rundir/front
 python3 "$root/scripts/cluster_front.py" "$front" --listen "127.0.0.1:$port" --listen "$net.1:$port" $hostargs
 nginx -p "$front" -c "$front/nginx.conf" -e "$front/error.log" &
-pids+=($!)
+front_pid=$!
+pids+=($front_pid)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 while true; do
     SHOAL=$bin "$root/nginx/cluster/shoal-cluster-scrape" "$front/fullscrape" "${hostlist[@]}" 2>>"$front/scrape.log" || true
@@ -89,6 +90,8 @@ behind the front on 127.0.0.1:$port and $net.1:$port:
   announce: http://127.0.0.1:$port/announce
   full scrape (the hosts' merged every ${scrape_every}s): http://127.0.0.1:$port/scrape
   a host:   ip netns exec $name-h1 curl http://$net.2/stats
+  failover: ip netns pids $name-h2 | xargs kill -9   (its swarms move to the next host; the rest stays up)
 Press Ctrl-C to stop and remove everything.
 MSG
-wait -n "${pids[@]}"
+# Only the front's end ends the demo: a host may die, or be killed to watch the failover.
+wait "$front_pid"

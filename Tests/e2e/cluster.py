@@ -61,44 +61,51 @@ class Host:
             return dict(db.execute("SELECT info_hash, seeders + leechers FROM torrents"))
 
 
-class Front:
-    def __init__(self, workdir, hosts, name="front"):
+class _FrontProcess:
+    """What both kinds of front share: a directory, a loopback port, a process and its log."""
+
+    def start(self, workdir, name, command, log_name):
         self.dir = workdir / name
         self.dir.mkdir()
         self.port = harness.free_port()
-        config = front_config(self.dir, [f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in hosts], 1)
-        (self.dir / "nginx.conf").write_text(config)
-        self.process = subprocess.Popen(["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
-                                         "-e", str(self.dir / "error.log")])
-        harness.wait_until(lambda: harness.port_open("127.0.0.1", self.port) or self.process.poll() is not None,
-                           what="front nginx")
-        if self.process.poll() is not None:
-            raise RuntimeError("front nginx did not start: " + (self.dir / "error.log").read_text())
+        self.log_path = self.dir / log_name
         self.base = f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-
-
-class HAProxyFront:
-    """nginx/cluster/haproxy.cfg over the same hosts: the second kind of front."""
-
-    def __init__(self, workdir, hosts):
-        self.dir = workdir / "haproxy-front"
-        self.dir.mkdir()
-        self.port = harness.free_port()
-        config = self.dir / "haproxy.cfg"
-        config.write_text(haproxy_config([f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in hosts]))
-        self.log = open(self.dir / "haproxy.log", "wb")
-        self.process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=self.log, stderr=subprocess.STDOUT)
+        config = self.configure()
+        self.log = open(self.dir / "front.out", "wb")
+        self.process = subprocess.Popen([*command, str(config)], stdout=self.log, stderr=subprocess.STDOUT)
         harness.wait_until(lambda: harness.port_open("127.0.0.1", self.port) or self.process.poll() is not None,
-                           what="haproxy front")
+                           what=f"the front in {name}")
         if self.process.poll() is not None:
-            raise RuntimeError("haproxy did not start: " + (self.dir / "haproxy.log").read_text())
-        self.base = f"http://127.0.0.1:{self.port}"
+            raise RuntimeError(f"the front in {name} did not start: " + self.log_path.read_text())
 
     def stop(self):
         self.process.terminate()
         self.process.wait(10)
         self.log.close()
+
+
+class Front(_FrontProcess):
+    """nginx/cluster/front.conf + shoal-front.js over the hosts."""
+
+    def __init__(self, workdir, hosts, name="front"):
+        self.hosts = hosts
+        self.start(workdir, name, ["nginx", "-p", str(workdir / name), "-e", str(workdir / name / "error.log"), "-c"],
+                   "error.log")
+
+    def configure(self):
+        config = self.dir / "nginx.conf"
+        config.write_text(front_config(self.dir, [f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in self.hosts], 1))
+        return config
+
+
+class HAProxyFront(_FrontProcess):
+    """nginx/cluster/haproxy.cfg over the same hosts: the second kind of front."""
+
+    def __init__(self, workdir, hosts):
+        self.hosts = hosts
+        self.start(workdir, "haproxy-front", ["haproxy", "-db", "-f"], "front.out")
+
+    def configure(self):
+        config = self.dir / "haproxy.cfg"
+        config.write_text(haproxy_config([f"127.0.0.1:{self.port}"], [f"127.0.0.1:{h.port}" for h in self.hosts]))
+        return config

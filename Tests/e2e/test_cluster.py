@@ -141,6 +141,30 @@ def announce_load(base, hashes, port, stop, results):
         results.append((time.monotonic(), status))
 
 
+def kill_under_load(base, hashes, first_port, kill):
+    """Four clients announce all the while (each the same peer every time: swarms grow by one
+    each) and `kill` runs under them. The front retries the next host on the ring at once (a
+    refused connection, a reset, or the host nginx's 502 all count): no announce may fail,
+    beyond a failover window of one second."""
+    stop = threading.Event()
+    results = []
+    load = [threading.Thread(target=announce_load, args=(base, hashes, first_port + t, stop, results))
+            for t in range(4)]
+    for thread in load:
+        thread.start()
+    time.sleep(1)
+    killed = time.monotonic()
+    kill()
+    time.sleep(3)
+    stop.set()
+    for thread in load:
+        thread.join()
+    after_kill = [(when - killed, status) for when, status in results if when >= killed]
+    failed = [(round(when, 3), status) for when, status in after_kill if status != 200]
+    assert len(after_kill) > 100 and all(when < 1.0 for when, _ in failed), (len(after_kill), failed)
+    print(f"announces after the kill: {len(after_kill)}, not answered 200: {failed}")
+
+
 def test_a_host_killed_under_load_moves_only_its_swarms_and_they_come_back(any_cluster):
     front, hosts = any_cluster
     hashes = [torrent(n) for n in range(60)]
@@ -151,27 +175,7 @@ def test_a_host_killed_under_load_moves_only_its_swarms_and_they_come_back(any_c
     port = hosts[dead].port
     moved = [h for h in hashes if before[h] == dead]
     assert moved, "host 1 owned no swarm"
-    # Four clients announce all the while (each the same peer every time: swarms grow by one);
-    # the host is killed under them.
-    stop = threading.Event()
-    results = []
-    load = [threading.Thread(target=announce_load, args=(front.base, hashes, 7001 + t, stop, results))
-            for t in range(4)]
-    for thread in load:
-        thread.start()
-    time.sleep(1)
-    killed = time.monotonic()
-    hosts[dead].kill()
-    time.sleep(3)
-    stop.set()
-    for thread in load:
-        thread.join()
-    after_kill = [(when - killed, status) for when, status in results if when >= killed]
-    failed = [(round(when, 3), status) for when, status in after_kill if status != 200]
-    # The front retries the next host on the ring at once (a refused connection, a reset, or the
-    # host nginx's 502 all count): no announce fails, beyond a failover window of one second.
-    assert len(after_kill) > 100 and all(when < 1.0 for when, _ in failed), (len(after_kill), failed)
-    print(f"announces after the kill: {len(after_kill)}, not answered 200: {failed}")
+    kill_under_load(front.base, hashes, 7001, hosts[dead].kill)
     # The other swarms stayed where they were; the dead host's re-formed, each on one other host.
     living = [h for n, h in enumerate(hosts) if n != dead]
     for info_hash in hashes:

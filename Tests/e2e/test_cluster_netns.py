@@ -7,12 +7,14 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
 import bencode
 import harness
 from test_clients import LIBTORRENT_CLIENT, aria2, make_torrent
+from test_cluster import announce, kill_under_load, spellings, torrent
 
 NAME = "shoalt"
 NET = "10.78.0"
@@ -59,6 +61,12 @@ def netns_cluster(workdir):
         log.close()
         assert NAME not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert subprocess.run(["ip", "link", "show", f"{NAME}-br"], capture_output=True).returncode != 0
+
+
+def has_peer(host, info_hash, port):
+    with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
+        return db.execute("SELECT 1 FROM peers WHERE info_hash = ? AND substr(endpoint, -2) = ?",
+                          (info_hash, port.to_bytes(2, "big"))).fetchone() is not None
 
 
 def owner(info_hash):
@@ -178,3 +186,50 @@ def download(kind, ns, torrent, target, workdir):
                                         "--listen-port=6883", "--dir", str(target), str(torrent)],
                                        stdout=log, stderr=subprocess.STDOUT)
             assert leecher.wait(150) == 0, (workdir / "aria2.log").read_text()
+
+
+def test_in_namespaces_spellings_the_merged_scrape_and_a_host_killed_under_load(netns_cluster):
+    """The loopback tests' three properties again, on the namespaced cluster itself: every spelling
+    lands in one swarm, a multi-hash scrape is the union of the hosts' own answers, and a host
+    killed (every process in its namespace) under load moves only its swarms, with no failed
+    announce; the demo stays up meanwhile."""
+    port, _ = netns_cluster
+    base = f"http://127.0.0.1:{port}"
+    hashes = [torrent(n) for n in range(30)]
+    for info_hash in hashes:
+        for peer, spelling in enumerate(spellings(info_hash), start=7000):
+            announce(base, spelling, peer)
+    before = {h: owner(h) for h in hashes}
+    assert set(before.values()) == {1, 2, 3}
+    for host in (1, 2, 3):
+        with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
+            sizes = dict(db.execute("SELECT info_hash, seeders + leechers FROM torrents"))
+        assert all(sizes[h] == 3 for h in hashes if before[h] == host)
+
+    query = "&".join("info_hash=" + spellings(h)[i % 3] for i, h in enumerate(hashes[:12]))
+    status, body = harness.get(f"{base}/scrape?{query}")
+    expected = {}
+    for host in (1, 2, 3):
+        mine = "&".join("info_hash=" + spellings(h)[0] for h in hashes[:12] if before[h] == host)
+        if mine:
+            expected.update(bencode.decode(harness.get(f"http://{NET}.{host + 1}/scrape?{mine}")[1])[b"files"])
+    assert status == 200 and bencode.decode(body)[b"files"] == expected
+
+    dead = 2
+
+    def kill_every_process_of_the_host():
+        for _ in range(3):  # a master may start a worker between two kills: until none is left
+            pids = subprocess.run(["ip", "netns", "pids", f"{NAME}-h{dead}"], capture_output=True, text=True).stdout
+            for pid in pids.split():
+                subprocess.run(["kill", "-KILL", pid], capture_output=True)
+            time.sleep(0.1)
+
+    kill_under_load(base, hashes, 7010, kill_every_process_of_the_host)
+    assert subprocess.run(["ip", "netns", "pids", f"{NAME}-h{dead}"], capture_output=True, text=True).stdout == ""
+    for info_hash in hashes:
+        if before[info_hash] != dead:
+            assert owner(info_hash) == before[info_hash]  # (the first host holding it: unchanged)
+    for info_hash in [h for h in hashes if before[h] == dead]:
+        announce(base, spellings(info_hash)[0], 7020)
+        holders = [host for host in (1, 3) if has_peer(host, info_hash, 7020)]
+        assert len(holders) == 1, holders

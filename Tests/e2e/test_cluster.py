@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -376,3 +377,34 @@ def test_two_fronts_with_the_same_host_list_route_alike(cluster, workdir):
             assert len(holders) == 1 and hosts[holders[0]].swarm_sizes()[torrent(n)] == 2, (n, holders)
     finally:
         other.stop()
+
+
+def test_a_stuck_host_costs_one_timeout_then_its_swarms_are_served_elsewhere(any_cluster):
+    """A host whose processes all hang (SIGSTOP): the front waits out its read timeout (5 s:
+    above Shoal's busy-timeout, below libtorrent's 10 s) once, answers from the next host on the
+    ring, and then skips the stuck host; when it resumes, it serves again."""
+    front, hosts = any_cluster
+    hashes = [torrent(n) for n in range(30)]
+    for info_hash in hashes:
+        announce(front.base, spellings(info_hash)[0], 7000)
+    stuck = 0
+    mine = [h for h in hashes if owner(hosts, h) == [stuck]]
+    assert mine, "host 0 owned no swarm"
+    processes = [hosts[stuck].nginx.process.pid, hosts[stuck].shoal.process.pid, *hosts[stuck].shoal.worker_pids()]
+    processes += [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(hosts[stuck].nginx.process.pid)],
+                                                 capture_output=True, text=True).stdout.split()]
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for info_hash in mine:
+            announce(front.base, spellings(info_hash)[1], 7001)  # answered (by another host), status 200
+            assert any(host.has_peer(info_hash, 7001) for n, host in enumerate(hosts) if n != stuck)
+        for info_hash in hashes:
+            if info_hash not in mine:
+                announce(front.base, spellings(info_hash)[1], 7001)
+                assert owner(hosts, info_hash) != [] and not hosts[stuck].has_peer(info_hash, 7001)
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+    status, body = harness.get(f"http://127.0.0.1:{hosts[stuck].port}/scrape?info_hash={spellings(mine[0])[0]}")
+    assert status == 200 and bencode.decode(body)[b"files"][mine[0]][b"complete"] >= 1

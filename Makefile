@@ -4,8 +4,8 @@ WORKERS ?= 2
 HOSTS ?= 3
 BUILD_DEPS = libfcgi-dev libsqlite3-dev zlib1g-dev pkg-config
 RUN_DEPS = nginx
-BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3 libnginx-mod-http-js haproxy
-TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd mktorrent transmission-cli prometheus opentracker chromium php-cli php-mysql mariadb-server mariadb-client libnginx-mod-http-js qbittorrent-nox haproxy
+BENCH_DEPS = wrk opentracker spawn-fcgi gcc python3 libnginx-mod-http-set-misc libnginx-mod-http-js haproxy
+TEST_DEPS = python3 python3-pytest python3-libtorrent curl aria2 spawn-fcgi apache2 libapache2-mod-fcgid systemd mktorrent transmission-cli prometheus opentracker chromium php-cli php-mysql mariadb-server mariadb-client libnginx-mod-http-set-misc libnginx-mod-http-js qbittorrent-nox haproxy
 
 FUZZ_SECONDS ?= 300
 
@@ -33,7 +33,7 @@ run: release
 # The sharded tracker on one machine: HOSTS (3) Shoal hosts in network namespaces behind the front
 # nginx on 127.0.0.1:$(PORT) (root; Ctrl-C removes everything).
 cluster: release
-	@scripts/install-deps.sh nginx libnginx-mod-http-js curl
+	@scripts/install-deps.sh nginx libnginx-mod-http-set-misc libnginx-mod-http-js curl
 	PORT=$(PORT) HOSTS=$(HOSTS) scripts/cluster.sh
 
 test: deps

@@ -2,8 +2,9 @@
 # `make cluster`: the sharded tracker on one machine, for real. HOSTS Shoal hosts (default 3),
 # each in its own network namespace with its own nginx (nginx/cluster/host.conf's rules) and its
 # own tmpfs database, behind the front nginx (nginx/cluster/front.conf and shoal-front.js) on
-# 127.0.0.1:$PORT and $NET.1:$PORT. Needs root (namespaces, veth pairs, a bridge) and
-# libnginx-mod-http-js. Foreground; Ctrl-C (or SIGTERM) removes everything it created.
+# 127.0.0.1:$PORT and $NET.1:$PORT. Needs root (namespaces, veth pairs, a bridge),
+# libnginx-mod-http-set-misc and libnginx-mod-http-js. Foreground; Ctrl-C (or SIGTERM) removes
+# everything it created.
 # The hosts' full scrapes are merged into the front's every SCRAPE_EVERY seconds
 # (nginx/cluster/shoal-cluster-scrape, as systemd/shoal-cluster-scrape.timer does on a real front).
 #   HOSTS=3 PORT=6969 CLUSTER_NAME=shoal CLUSTER_NET=10.77.0 WORKERS=1 SCRAPE_EVERY=60
@@ -18,10 +19,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SHOAL_BIN:-$(cd "$root" && swift build -c release --show-bin-path)/shoal}
 rundir=${RUNDIR:-/tmp/$name-cluster}
 bridge=$name-br
-js_module=/usr/lib/nginx/modules/ngx_http_js_module.so  # cluster_front.py loads it
 
 [ "$(id -u)" -eq 0 ] || { echo "make cluster: needs root (network namespaces)" >&2; exit 1; }
-[ -f "$js_module" ] || { echo "make cluster: $js_module is missing: apt-get install libnginx-mod-http-js" >&2; exit 1; }
+# The front's modules (cluster_front.py loads them).
+for module in ngx_http_set_misc_module ngx_http_js_module; do
+    [ -f "/usr/lib/nginx/modules/$module.so" ] || {
+        echo "make cluster: $module is missing: apt-get install libnginx-mod-http-set-misc libnginx-mod-http-js" >&2
+        exit 1
+    }
+done
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "make cluster: 127.0.0.1:$port is already in use; use PORT=..." >&2
     exit 1

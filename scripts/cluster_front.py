@@ -13,7 +13,8 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "nginx" / "cluster"
-JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+# What front.conf needs, in this order (set-misc is built on the devel kit).
+MODULES = ["ndk_http_module.so", "ngx_http_set_misc_module.so", "ngx_http_js_module.so"]
 
 
 def front_config(rundir, listens, hosts, workers="auto", trust_real_ip=False):
@@ -31,8 +32,8 @@ def front_config(rundir, listens, hosts, workers="auto", trust_real_ip=False):
         listen += "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Real-IP;\n"
     site = site.replace("    listen 80;\n", listen)
     user = "user root;" if os.geteuid() == 0 else ""
-    return f"""load_module {JS_MODULE};
-daemon off;
+    modules = "".join(f"load_module /usr/lib/nginx/modules/{module};\n" for module in MODULES)
+    return f"""{modules}daemon off;
 {user}
 worker_processes {workers};
 pid {rundir}/nginx.pid;

@@ -38,8 +38,9 @@ def hosts(workdir):
 @pytest.fixture
 def cluster(workdir, hosts):
     """The nginx front (front.conf + shoal-front.js) over three hosts."""
-    if not os.path.exists("/usr/lib/nginx/modules/ngx_http_js_module.so"):
-        pytest.fail("libnginx-mod-http-js is missing: `make test` installs it")
+    for module in ("ngx_http_set_misc_module", "ngx_http_js_module"):
+        if not os.path.exists(f"/usr/lib/nginx/modules/{module}.so"):
+            pytest.fail(f"{module} is missing: `make test` installs libnginx-mod-http-set-misc and -js")
     front = Front(workdir, hosts)
     yield front, hosts
     front.stop()
@@ -347,6 +348,7 @@ HOSTILE = [
     "/x/announce/../../scrape?info_hash=" + "%41" * 20,     # dot segments
     "/shoal_shard/scrape?info_hash=" + "%41" * 20,          # the internal location, from outside
     "/shoal_full_scrape",
+    "/shoal_merged_scrape/scrape?info_hash=" + "%41" * 20 + "&info_hash=" + "%42" * 20,
 ]
 
 

@@ -1,10 +1,10 @@
-// The cluster front's njs (libnginx-mod-http-js): the shard key of a request, and multi-hash
-// scrapes split by shard and merged.
+// The cluster front's njs (libnginx-mod-http-js): scrapes of several hashes, split by host and
+// merged. (Announces and one-hash scrapes never come here: front.conf computes their key with
+// set-misc, natively.)
 //
-// The key is the info_hash decoded to its 20 bytes and written as lowercase hex, with the same
-// rules as Shoal's own decoder (%XX, and + for a space), so that every spelling of one torrent's
-// hash (which characters a client escapes, upper or lower hex) lands on the same host. Hashing
-// the raw argument split about 74% of swarms across 3 shards.
+// Each hash's part carries its key as the `shoal_shard` argument: the info_hash decoded to its
+// 20 bytes (%XX, and + for a space, Shoal's rules) as lowercase hex, the same string front.conf's
+// set_unescape_uri + set_encode_hex make, so the same ring sends it to the same host.
 
 // Shoal's own default max-scrape-hashes.
 var MAX_SCRAPE_HASHES = 64;
@@ -34,12 +34,6 @@ function infoHashArgs(query) {
         if (eq > 0 && pairs[i].substr(0, eq) === 'info_hash') found.push(pairs[i].substr(eq + 1));
     }
     return found;
-}
-
-// js_set $shoal_shard: the first info_hash's key (an announce has one; a scrape's parts one each).
-function shard(r) {
-    var hashes = infoHashArgs(r.variables.args);
-    return hashes.length ? decodedHex(hashes[0]) : '';
 }
 
 // Skips one bencoded value starting at `at` in `b` (a Buffer); returns where it ends.
@@ -79,9 +73,11 @@ function filesEntries(b) {
     return null;
 }
 
-// js_content for /scrape: each hash is asked of its own host (one subrequest each, keyed by
-// the `shoal_shard` argument) and the `files` entries are merged in key order.
+// js_content for a scrape of several hashes (front.conf rewrites it to /shoal_merged_scrape +
+// its path): each hash is asked of its own host (one subrequest each, keyed by the `shoal_shard`
+// argument) and the `files` entries are merged in key order.
 async function scrape(r) {
+    var uri = r.uri.replace(/^\/shoal_merged_scrape/, '');
     var hashes = infoHashArgs(r.variables.args);
     var others = (r.variables.args || '').split('&').filter(function (p) { return p.indexOf('info_hash=') !== 0; });
     if (hashes.length > MAX_SCRAPE_HASHES) {  // each is a subrequest: bound them, as Shoal does
@@ -89,19 +85,10 @@ async function scrape(r) {
         r.return(200, 'd14:failure reason38:too many info_hash values (at most ' + MAX_SCRAPE_HASHES + ')e');
         return;
     }
-    if (hashes.length === 0) {  // a full scrape: the hosts' own, merged on a timer (front.conf)
-        r.internalRedirect('/shoal_full_scrape');
-        return;
-    }
     var replies = await Promise.all(hashes.map(function (h) {
         var args = others.concat(['info_hash=' + h, 'shoal_shard=' + decodedHex(h)]);
-        return r.subrequest('/shoal_shard' + r.uri, { args: args.join('&') });
+        return r.subrequest('/shoal_shard' + uri, { args: args.join('&') });
     }));
-    if (replies.length === 1) {  // one hash: the host's answer as it is
-        r.headersOut['Content-Type'] = 'text/plain';
-        r.return(replies[0].status, replies[0].responseBuffer || '');
-        return;
-    }
     var entries = [];
     var interval = null;
     for (var i = 0; i < replies.length; i++) {
@@ -139,4 +126,4 @@ async function scrape(r) {
     r.return(200, Buffer.concat(parts));
 }
 
-export default { shard, scrape };
+export default { scrape };

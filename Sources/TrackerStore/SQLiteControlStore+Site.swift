@@ -119,6 +119,11 @@ extension SQLiteControlStore: SiteState {
         return try database.writeTransaction(body)
     }
 
+    /// Adds rows inside the caller's transaction (`shoal restore`).
+    public func insertSiteRows(_ rows: [[SiteValue]], into table: SiteTable, now: Int64) throws {
+        try insert(rows, into: table, now: now)
+    }
+
     private func insert(_ rows: [[SiteValue]], into table: SiteTable, now: Int64) throws {
         var columns = table.columns.map { Self.sqlColumn(table, $0) }
         if table == .clients { columns.append("added") }

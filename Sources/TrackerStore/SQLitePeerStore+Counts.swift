@@ -123,12 +123,19 @@ extension SQLiteControlStore {
     public func isEmpty() throws -> Bool {
         try database.scalar("""
             SELECT (SELECT count(*) FROM torrents) + (SELECT count(*) FROM client_rules) + (SELECT count(*) FROM completed)
+                + (SELECT count(*) FROM key_floors) + (SELECT count(*) FROM banned_users)
+                + (SELECT count(*) FROM ratio_watch) + (SELECT count(*) FROM revoked_tokens)
+                + (SELECT count(*) FROM deleted_torrents) + (SELECT count(*) FROM passkeys)
             """) == 0
     }
 
     /// Deletes everything an operator made, inside the caller's transaction (`restore --replace`).
     public func deleteEverything() throws {
-        try database.execute("DELETE FROM torrents; DELETE FROM torrent_hashes; DELETE FROM client_rules; DELETE FROM completed")
+        try database.execute("""
+            DELETE FROM torrents; DELETE FROM torrent_hashes; DELETE FROM client_rules; DELETE FROM completed;
+            DELETE FROM key_floors; DELETE FROM banned_users; DELETE FROM ratio_watch; DELETE FROM revoked_tokens;
+            DELETE FROM deleted_torrents; DELETE FROM passkeys
+            """)
     }
 
     /// Every saved count, by hash.

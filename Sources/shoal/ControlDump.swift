@@ -9,6 +9,8 @@ import TrackerStore
 ///     torrent   ADDED  HASH:VERSION[,HASH:VERSION]  SIZE  FILES  NAME  ORIGIN  ORIGIN_SEEN  METAINFO
 ///     client    allow|deny  PREFIX  ADDED
 ///     completed HASH  DOWNLOADED
+///     site      TABLE  FIELDS…   (private tracking's tables but `clients`, which are the client
+///                                lines: each row as `shoal site list TABLE` prints it)
 ///
 /// ADDED is Unix time; HASH is 40 hex digits; VERSION 1 (SHA-1), 2 (SHA-256 truncated) or 0 (a
 /// bare hash); METAINFO is the .torrent file in base64. Text fields (NAME, ORIGIN, ORIGIN_SEEN)
@@ -34,13 +36,21 @@ enum ControlDump {
         try control.savedCounts { hash, downloaded in
             out(["completed", Hex.encode(hash), String(downloaded)].joined(separator: "\t"))
         }
+        for table in siteTables {
+            for row in try control.siteRows(table) {
+                out((["site", table.rawValue] + zip(table.columns, row).map { $0.render($1) }).joined(separator: "\t"))
+            }
+        }
     }
+
+    /// The site's tables a dump carries; `clients` are the client rules, dumped as client lines.
+    static let siteTables = SiteTable.allCases.filter { $0 != .clients }
 
     struct Problem: Error { let line: Int; let text: String }
 
     /// Applies a dump inside the caller's transaction; the first bad line stops it.
-    static func read(_ text: String, into control: SQLiteControlStore) throws -> (torrents: Int, rules: Int, counts: Int) {
-        var totals = (torrents: 0, rules: 0, counts: 0)
+    static func read(_ text: String, into control: SQLiteControlStore) throws -> (torrents: Int, rules: Int, counts: Int, siteRows: Int) {
+        var totals = (torrents: 0, rules: 0, counts: 0, siteRows: 0)
         var sawHeader = false
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
@@ -87,6 +97,19 @@ enum ControlDump {
                 else { throw fail("a completed line is: completed HASH COUNT") }
                 try control.saveCount(hash: hash.bytes, downloaded: downloaded)
                 totals.counts += 1
+            case "site":
+                guard fields.count >= 3, let table = SiteTable(rawValue: fields[1]), siteTables.contains(table) else {
+                    throw fail("a site line is: site TABLE FIELDS… (TABLE one of "
+                        + siteTables.map(\.rawValue).joined(separator: ", ") + ")")
+                }
+                let rows: [[SiteValue]]
+                do {
+                    rows = try table.parse(Array(fields[2...].joined(separator: "\t").utf8))
+                } catch {
+                    throw fail("\(table.rawValue): \(error.reason)")
+                }
+                try control.insertSiteRows(rows, into: table, now: ControlCommand.now)
+                totals.siteRows += rows.count
             default:
                 throw fail("unknown record '\(fields.first ?? "")'")
             }

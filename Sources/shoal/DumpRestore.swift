@@ -5,7 +5,7 @@ import TrackerStore
 /// `shoal dump`: the control database as text (see `ControlDump` for the format).
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the control database (torrents, names, .torrent files, client rules, completed counts) as text.",
+        abstract: "Write the control database (torrents, names, .torrent files, client rules, completed counts, the site's tables) as text.",
         discussion: """
             One record per line, tab-separated, in a stable order: a backup that diff can compare, \
             or the way to move a tracker. `shoal restore` reads it back. The format is in the README.
@@ -46,7 +46,7 @@ struct Restore: ParsableCommand {
             printError("\(file): cannot read (\(describe(error)))")
             throw ExitCode(1)
         }
-        var totals = (torrents: 0, rules: 0, counts: 0)
+        var totals = (torrents: 0, rules: 0, counts: 0, siteRows: 0)
         do {
             try control.database.writeTransaction {
                 if replace {
@@ -63,6 +63,7 @@ struct Restore: ParsableCommand {
             printError("nothing was changed: \(control.path): \(error.message)")
             throw ExitCode(1)
         }
-        print("restored \(totals.torrents) torrents, \(totals.rules) client rules, \(totals.counts) completed counts")
+        print("restored \(totals.torrents) torrents, \(totals.rules) client rules, \(totals.counts) completed counts, "
+            + "\(totals.siteRows) site rows")
     }
 }

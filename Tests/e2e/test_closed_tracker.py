@@ -319,13 +319,23 @@ def test_dump_and_restore_reproduce_the_list(closed, workdir):
     made = make_torrents(workdir)
     assert closed.cli("torrents", "add", *[str(p) for p, _, _ in made.values()], os.urandom(20).hex()).returncode == 0
     assert closed.cli("clients", "deny", "-XX", "%00%FF").returncode == 0
+    # Private tracking's tables too (all but `clients`, which are the client rules above).
+    site_rows = {"key_floors": ["21", "3"], "banned": ["7", "Banned: #1 rule, 100% sure"],
+                 "ratio_watch": ["8", "Ratio watch: seed more"], "revoked": ["9", "ab" * 20],
+                 "deleted": ["cd" * 20, "Deleted: dupe"], "passkeys": ["Abcdefghijklmnop0123", "21"]}
+    for table, values in site_rows.items():
+        added = closed.cli("site", "add", table, *values)
+        assert added.returncode == 0, added.stderr
     dump = closed.cli("dump")
     assert dump.returncode == 0 and dump.stdout.startswith("shoal-dump 1\n")
+    assert "site\tbanned\t7\tBanned: #1 rule, 100% sure\n" in dump.stdout
     restored_control = workdir / "state" / "restored.db"
     restore = cli(restored_control, "restore", "-", stdin=dump.stdout, database=closed.database)
     assert restore.returncode == 0, restore.stderr
-    assert "restored 6 torrents, 2 client rules" in restore.stdout
-    for command in (["torrents", "list"], ["torrents", "list", "--json"], ["clients", "list"]):
+    assert "restored 6 torrents, 2 client rules, 0 completed counts, 6 site rows" in restore.stdout
+    listings = [["torrents", "list"], ["torrents", "list", "--json"], ["clients", "list"]]
+    listings += [["site", "list", table] for table in site_rows]
+    for command in listings:
         assert cli(restored_control, *command, database=closed.database).stdout == closed.cli(*command).stdout
     redump = cli(restored_control, "dump").stdout
     strip = lambda text: [line for line in text.split("\n") if not line.startswith("#")]
@@ -335,6 +345,8 @@ def test_dump_and_restore_reproduce_the_list(closed, workdir):
     broken = cli(workdir / "state" / "other.db", "restore", "-", stdin=dump.stdout.replace("\tallow\t", "\tmaybe\t")
                  .replace("client\tdeny", "client\tmaybe"))
     assert broken.returncode == 1 and "nothing was changed" in broken.stderr
+    bad_site = cli(workdir / "state" / "other.db", "restore", "-", stdin=dump.stdout.replace("site\tkey_floors\t21", "site\tkey_floors\tme"))
+    assert bad_site.returncode == 1 and "key_floors" in bad_site.stderr and "nothing was changed" in bad_site.stderr
     assert cli(workdir / "state" / "other.db", "torrents", "list").stdout.count("\n") == 1, "header only"
 
 

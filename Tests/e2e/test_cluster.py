@@ -410,3 +410,16 @@ def test_a_stuck_host_costs_one_timeout_then_its_swarms_are_served_elsewhere(any
             os.kill(pid, signal.SIGCONT)
     status, body = harness.get(f"http://127.0.0.1:{hosts[stuck].port}/scrape?info_hash={spellings(mine[0])[0]}")
     assert status == 200 and bencode.decode(body)[b"files"][mine[0]][b"complete"] >= 1
+
+
+def test_scrapes_of_several_hashes_are_limited_per_address(cluster):
+    """Each costs the hosts a request per hash: one address gets 5 a second (bursts of 10), then
+    a failure reason with `retry in`; another address is served meanwhile."""
+    front, _ = cluster
+    path = "/scrape?" + "&".join("info_hash=" + spellings(torrent(n))[0] for n in range(8))
+    answers = [bencode.decode(get_from("127.0.0.5", front.base, path)[2]) for _ in range(30)]
+    served = [a for a in answers if b"files" in a]
+    refused = [a for a in answers if b"failure reason" in a]
+    assert len(served) + len(refused) == 30 and len(served) >= 10 and refused, (len(served), len(refused))
+    assert refused[0] == {b"failure reason": b"too many scrapes of several hashes from your address", b"retry in": 10}
+    assert b"files" in bencode.decode(get_from("127.0.0.6", front.base, path)[2])

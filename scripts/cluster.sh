@@ -38,7 +38,12 @@ cleanup() {
     trap - INT TERM EXIT
     [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
-    for i in $(seq "$hosts"); do ip netns del "$name-h$i" 2>/dev/null || true; done
+    # A veth pair goes with its namespace only later (the kernel tears namespaces down in the
+    # background): deleting our end removes both now, so the names are free when this returns.
+    for i in $(seq "$hosts"); do
+        ip link del "$name-v$i" 2>/dev/null || true
+        ip netns del "$name-h$i" 2>/dev/null || true
+    done
     ip link del "$bridge" 2>/dev/null || true
     rm -rf "$rundir" /dev/shm/"$name"-h*.db*
     echo "make cluster: stopped and removed" >&2

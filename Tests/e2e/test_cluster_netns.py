@@ -38,11 +38,11 @@ def netns_cluster(workdir):
 
     def client(n):
         """A namespace of its own on the cluster's bridge, at NET.(100 + n)."""
-        ns = f"{NAME}-c{n}"
+        ns, link = f"{NAME}-c{n}", f"{NAME}-w{n}"
         run("ip", "netns", "add", ns)
-        clients.append(ns)
-        run("ip", "link", "add", f"{NAME}-w{n}", "type", "veth", "peer", "name", "eth0", "netns", ns)
-        run("ip", "link", "set", f"{NAME}-w{n}", "master", f"{NAME}-br", "up")
+        clients.append((ns, link))
+        run("ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        run("ip", "link", "set", link, "master", f"{NAME}-br", "up")
         run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{NET}.{100 + n}/24", "dev", "eth0")
         run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
         run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
@@ -54,13 +54,15 @@ def netns_cluster(workdir):
         assert script.poll() is None, (workdir / "cluster.log").read_text()
         yield port, client
     finally:
-        for ns in clients:
+        for ns, link in clients:
+            # Our end of the veth first: a namespace's links go only later, in the background.
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         script.send_signal(signal.SIGTERM)
         script.wait(60)
         log.close()
         assert NAME not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert subprocess.run(["ip", "link", "show", f"{NAME}-br"], capture_output=True).returncode != 0
+        assert f"{NAME}-" not in subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
 
 
 def has_peer(host, info_hash, port):

@@ -33,6 +33,13 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     exit 1
 fi
 
+if ip link show "$bridge" >/dev/null 2>&1 || ip netns list | grep -q "^$name-h"; then
+    echo "make cluster: a cluster named $name exists already (another make cluster, or one that was killed):" \
+        "stop it, or remove it with: ip link del $bridge; for ns in \$(ip netns list | grep -o '^$name-h[0-9]*');" \
+        "do ip netns del \$ns; done; or use CLUSTER_NAME=..." >&2
+    exit 1
+fi
+
 pids=()
 cleanup() {
     trap - INT TERM EXIT

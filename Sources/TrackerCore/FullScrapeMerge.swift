@@ -31,10 +31,10 @@ public enum FullScrapeMerge {
             let key = try parser.key(after: previousKey)
             previousKey = key
             switch key {
-            case Array("files".utf8):
+            case Self.filesKey:
                 sawFiles = true
                 try readFiles(&parser, into: &scrape)
-            case Array("failure reason".utf8):
+            case Self.failureKey:
                 let reason = try parser.byteString()
                 throw parser.error("the host refused: \(String(decoding: reason.prefix(200), as: UTF8.self))")
             default:
@@ -45,6 +45,9 @@ public enum FullScrapeMerge {
         guard sawFiles else { throw parser.error("no files dictionary: not a full scrape") }
         return scrape
     }
+
+    private static let filesKey = Array("files".utf8)
+    private static let failureKey = Array("failure reason".utf8)
 
     private static func readFiles(_ parser: inout Bencode.Parser, into scrape: inout HostScrape) throws(Bencode.DecodingError) {
         try parser.expect(UInt8(ascii: "d"))
@@ -64,6 +67,9 @@ public enum FullScrapeMerge {
         }
     }
 
+    /// The keys of an entry's counts, in the order `readCounts` reads them by index.
+    private static let countKeys = ["complete", "downloaded", "downloaders", "incomplete"].map { Array($0.utf8) }
+
     private static func readCounts(_ parser: inout Bencode.Parser) throws(Bencode.DecodingError) -> SwarmCounts {
         try parser.expect(UInt8(ascii: "d"))
         var counts = SwarmCounts()
@@ -73,17 +79,16 @@ public enum FullScrapeMerge {
             let key = try parser.key(after: previousKey)
             previousKey = key
             let value = try parser.value(depth: 3)
+            let field = Self.countKeys.firstIndex(of: key)
             guard case .integer(let n) = value, n >= 0, n <= Int64(Int32.max) else {
-                if ["complete", "downloaded", "downloaders", "incomplete"].contains(where: { Array($0.utf8) == key }) {
-                    throw parser.error("a count that is not an integer from 0 to 2^31-1")
-                }
+                if field != nil { throw parser.error("a count that is not an integer from 0 to 2^31-1") }
                 continue
             }
-            switch key {
-            case Array("complete".utf8): counts.seeders = Int(n)
-            case Array("downloaded".utf8): counts.downloaded = Int(n)
-            case Array("downloaders".utf8): downloaders = Int(n)
-            case Array("incomplete".utf8): counts.leechers = Int(n)
+            switch field {
+            case 0: counts.seeders = Int(n)
+            case 1: counts.downloaded = Int(n)
+            case 2: downloaders = Int(n)
+            case 3: counts.leechers = Int(n)
             default: continue
             }
         }

@@ -1,3 +1,5 @@
+import TrackerCore
+
 /// The completed counts (`downloaded`) outlive the peers database on tmpfs: they are copied to
 /// the control database on disk every few minutes, and added back once to a new peers database.
 ///
@@ -119,24 +121,21 @@ extension SQLiteControlStore {
             """)
     }
 
-    /// Whether the control database holds nothing an operator made (torrents, rules, counts).
+    /// Whether the control database holds nothing an operator made (torrents, rules, counts, the
+    /// site's tables).
     public func isEmpty() throws -> Bool {
-        try database.scalar("""
-            SELECT (SELECT count(*) FROM torrents) + (SELECT count(*) FROM client_rules) + (SELECT count(*) FROM completed)
-                + (SELECT count(*) FROM key_floors) + (SELECT count(*) FROM banned_users)
-                + (SELECT count(*) FROM ratio_watch) + (SELECT count(*) FROM revoked_tokens)
-                + (SELECT count(*) FROM deleted_torrents) + (SELECT count(*) FROM passkeys)
-            """) == 0
+        let counts = Self.operatorTables.map { "(SELECT count(*) FROM \($0))" }.joined(separator: " + ")
+        return try database.scalar("SELECT \(counts)") == 0
     }
 
     /// Deletes everything an operator made, inside the caller's transaction (`restore --replace`).
     public func deleteEverything() throws {
-        try database.execute("""
-            DELETE FROM torrents; DELETE FROM torrent_hashes; DELETE FROM client_rules; DELETE FROM completed;
-            DELETE FROM key_floors; DELETE FROM banned_users; DELETE FROM ratio_watch; DELETE FROM revoked_tokens;
-            DELETE FROM deleted_torrents; DELETE FROM passkeys
-            """)
+        try database.execute((Self.operatorTables + ["torrent_hashes"]).map { "DELETE FROM \($0);" }.joined())
     }
+
+    /// The tables that hold what an operator made: the torrent list, completed counts, and every
+    /// site table (`clients` among them is `client_rules`).
+    private static let operatorTables = ["torrents", "completed"] + SiteTable.allCases.map(sqlName)
 
     /// Every saved count, by hash.
     public func savedCounts(_ body: (_ hash: [UInt8], _ downloaded: Int64) throws -> Void) throws {

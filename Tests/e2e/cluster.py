@@ -51,14 +51,23 @@ class Host:
         self.killed = True
 
     def has_peer(self, info_hash, port):
-        """Whether this host's database holds the peer announcing from `port` in this swarm."""
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
-            return db.execute("SELECT 1 FROM peers WHERE info_hash = ? AND substr(endpoint, -2) = ?",
-                              (info_hash, port.to_bytes(2, "big"))).fetchone() is not None
+        return has_peer(self.database, info_hash, port)
 
     def swarm_sizes(self):
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
-            return dict(db.execute("SELECT info_hash, seeders + leechers FROM torrents"))
+        return swarm_sizes(self.database)
+
+
+def has_peer(database, info_hash, port):
+    """Whether a host's database holds the peer announcing from `port` in this swarm."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT 1 FROM peers WHERE info_hash = ? AND substr(endpoint, -2) = ?",
+                          (info_hash, port.to_bytes(2, "big"))).fetchone() is not None
+
+
+def swarm_sizes(database):
+    """Peers per swarm in a host's database."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return dict(db.execute("SELECT info_hash, seeders + leechers FROM torrents"))
 
 
 class _FrontProcess:

@@ -5,7 +5,6 @@ different hosts. Everything the test creates (namespaces, veth pairs, the bridge
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -13,6 +12,7 @@ import pytest
 
 import bencode
 import harness
+from cluster import has_peer, swarm_sizes
 from test_clients import LIBTORRENT_CLIENT, aria2, make_torrent
 from test_cluster import announce, kill_under_load, spellings, torrent
 
@@ -65,18 +65,13 @@ def netns_cluster(workdir):
         assert f"{NAME}-" not in subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
 
 
-def has_peer(host, info_hash, port):
-    with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
-        return db.execute("SELECT 1 FROM peers WHERE info_hash = ? AND substr(endpoint, -2) = ?",
-                          (info_hash, port.to_bytes(2, "big"))).fetchone() is not None
+def database(host):
+    return f"/dev/shm/{NAME}-h{host}.db"
 
 
 def owner(info_hash):
-    for host in (1, 2, 3):
-        with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
-            if db.execute("SELECT 1 FROM torrents WHERE info_hash = ?", (info_hash,)).fetchone():
-                return host
-    return None
+    """The first host (1, 2, 3) whose database has this torrent."""
+    return next((host for host in (1, 2, 3) if info_hash in swarm_sizes(database(host))), None)
 
 
 def test_real_clients_in_namespaces_download_from_different_hosts(netns_cluster, workdir):
@@ -204,8 +199,7 @@ def test_in_namespaces_spellings_the_merged_scrape_and_a_host_killed_under_load(
     before = {h: owner(h) for h in hashes}
     assert set(before.values()) == {1, 2, 3}
     for host in (1, 2, 3):
-        with sqlite3.connect(f"file:/dev/shm/{NAME}-h{host}.db?mode=ro", uri=True) as db:
-            sizes = dict(db.execute("SELECT info_hash, seeders + leechers FROM torrents"))
+        sizes = swarm_sizes(database(host))
         assert all(sizes[h] == 3 for h in hashes if before[h] == host)
 
     query = "&".join("info_hash=" + spellings(h)[i % 3] for i, h in enumerate(hashes[:12]))
@@ -233,5 +227,5 @@ def test_in_namespaces_spellings_the_merged_scrape_and_a_host_killed_under_load(
             assert owner(info_hash) == before[info_hash]  # (the first host holding it: unchanged)
     for info_hash in [h for h in hashes if before[h] == dead]:
         announce(base, spellings(info_hash)[0], 7020)
-        holders = [host for host in (1, 3) if has_peer(host, info_hash, 7020)]
+        holders = [host for host in (1, 3) if has_peer(database(host), info_hash, 7020)]
         assert len(holders) == 1, holders

@@ -1,6 +1,7 @@
 """A full disk, on a real small tmpfs the test mounts (and unmounts): refused cleanly, explained
 once, survived, and recovered from without a restart."""
 import concurrent.futures
+import hashlib
 import os
 import subprocess
 import time
@@ -117,3 +118,28 @@ def test_check_config_says_when_the_disk_is_full(workdir, small_tmpfs):
     subprocess.run(["dd", "if=/dev/zero", f"of={small_tmpfs}/filler", "bs=64k"], capture_output=True)
     check = subprocess.run([SHOAL, "check-config", "--database", str(database)], capture_output=True, text=True)
     assert check.returncode == 1 and "database or disk is full: " in check.stderr, (check.stdout, check.stderr)
+
+
+def test_merge_scrape_on_a_full_disk_keeps_the_last_copy(workdir, small_tmpfs):
+    """The cluster front's full scrape on an 8 MiB tmpfs: a merge that fits is written; one that
+    does not fails with one line saying why, leaves no temporary file, and the last copy stays."""
+    def host_scrape(path, count, seed):
+        """A host's full scrape of `count` torrents: in byte order, each with its counts."""
+        hashes = sorted(hashlib.sha1(b"%d-%d" % (seed, n)).digest() for n in range(count))
+        body = b"".join(b"20:" + h + b"d8:completei1e10:downloadedi2e11:downloadersi0e10:incompletei0ee" for h in hashes)
+        path.write_bytes(b"d5:filesd" + body + b"ee")
+
+    output = small_tmpfs / "fullscrape"
+    small, large = workdir / "small.scrape", workdir / "large.scrape"
+    host_scrape(small, 1000, 1)
+    host_scrape(large, 200_000, 2)  # about 17 MB merged: more than the disk holds
+    made = subprocess.run([harness.SHOAL, "merge-scrape", "--output", str(output), str(small)],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    before = output.read_bytes()
+    full = subprocess.run([harness.SHOAL, "merge-scrape", "--output", str(output), str(small), str(large)],
+                          capture_output=True, text=True, timeout=60)
+    assert full.returncode == 1 and "No space left on device" in full.stderr, full.stderr
+    assert len(full.stderr.strip().split("\n")) == 1
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["fullscrape", "fullscrape.gz"]
